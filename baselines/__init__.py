@@ -1,0 +1,1 @@
+"""Parameter-free location encoders. Importing this package registers them (no heavy imports)."""

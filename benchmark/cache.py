@@ -1,0 +1,72 @@
+"""Cache locations and atomic file writes.
+
+The cache root is ``$GEOBENCH_CACHE`` (default ``~/.cache/geobench``). Nothing is
+created at import time; directories are made on first write.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+from .errors import DataError
+
+
+def cache_root() -> Path:
+    """The cache root directory (not created here)."""
+    return Path(os.environ.get("GEOBENCH_CACHE", Path.home() / ".cache" / "geobench")).expanduser()
+
+
+def cache_dir(*parts: str) -> Path:
+    """``cache_root()/parts...``, created if missing, with a clear error if not writable."""
+    p = cache_root().joinpath(*parts)
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise DataError(
+            f"cache directory {p} cannot be created ({e.strerror}); set GEOBENCH_CACHE to a writable folder"
+        ) from e
+    if not os.access(p, os.W_OK):
+        raise DataError(f"cache directory {p} is not writable; set GEOBENCH_CACHE to a writable folder")
+    return p
+
+
+@contextmanager
+def atomic_path(dest: Path) -> Iterator[Path]:
+    """Yield a temp path next to ``dest``; on success rename it onto ``dest``.
+
+    On any exception the temp file is removed, so no half-written file is ever visible.
+    """
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, dest)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def atomic_write_bytes(dest: Path, data: bytes) -> None:
+    with atomic_path(dest) as tmp:
+        tmp.write_bytes(data)
+
+
+def atomic_write_json(dest: Path, obj: Any) -> None:
+    atomic_write_bytes(dest, json.dumps(obj, indent=1, sort_keys=True, default=str).encode())
+
+
+def atomic_save_npy(dest: Path, arr: np.ndarray) -> None:
+    with atomic_path(dest) as tmp:
+        with open(tmp, "wb") as f:
+            np.save(f, arr, allow_pickle=False)

@@ -1,0 +1,69 @@
+"""Validation of (lon, lat) coordinate arrays. Inside geobench coordinates are always
+``(N, 2)`` float64 degrees with column 0 = longitude, column 1 = latitude."""
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import InputError
+
+
+def _rows(mask: np.ndarray, limit: int = 10) -> str:
+    idx = np.flatnonzero(mask)
+    s = ", ".join(map(str, idx[:limit]))
+    return s + (f", ... ({idx.size} rows)" if idx.size > limit else "")
+
+
+def validate_lonlat(lonlat: object, *, what: str = "coordinates", allow_empty: bool = False) -> np.ndarray:
+    """Return ``lonlat`` as a C-contiguous float64 ``(N, 2)`` array of (lon, lat) degrees.
+
+    Raises InputError naming the offending row indices for: a wrong shape, NaN/inf,
+    longitude outside [-180, 180], latitude outside [-90, 90]. If every out-of-range
+    latitude would be in range as a longitude (and vice versa), the message says the
+    columns look swapped.
+    """
+    try:
+        a = np.asarray(lonlat, dtype=np.float64)
+    except (TypeError, ValueError) as e:
+        raise InputError(f"{what}: cannot convert to a float array of (lon, lat): {e}") from e
+    if a.ndim != 2 or a.shape[1] != 2:
+        raise InputError(
+            f"{what}: expected an array of shape (N, 2) with columns (lon, lat) in degrees, got shape {a.shape}"
+        )
+    if a.shape[0] == 0 and not allow_empty:
+        raise InputError(f"{what}: the point set is empty; pass at least one (lon, lat) row")
+    bad = ~np.isfinite(a).all(axis=1)
+    if bad.any():
+        raise InputError(f"{what}: NaN or inf at rows {_rows(bad)}; drop or fill those rows first")
+    lon, lat = a[:, 0], a[:, 1]
+    bad_lat = np.abs(lat) > 90
+    bad_lon = np.abs(lon) > 180
+    if bad_lat.any() or bad_lon.any():
+        if bad_lat.any() and (np.abs(lon) <= 90).all():
+            raise InputError(
+                f"{what}: latitude outside [-90, 90] at rows {_rows(bad_lat)} while every longitude is "
+                "within [-90, 90]: the columns look swapped. geobench expects (lon, lat) order; "
+                "pass lonlat[:, ::-1]"
+            )
+        if bad_lon.any():
+            raise InputError(
+                f"{what}: longitude outside [-180, 180] at rows {_rows(bad_lon)}; "
+                "wrap longitudes with ((lon + 180) % 360) - 180"
+            )
+        raise InputError(
+            f"{what}: latitude outside [-90, 90] at rows {_rows(bad_lat)}; latitudes must be degrees in [-90, 90]"
+        )
+    return np.ascontiguousarray(a)
+
+
+def lonlat_to_xyz(lonlat: np.ndarray) -> np.ndarray:
+    """Unit vectors (x, y, z) for (lon, lat) degrees; z points to the north pole."""
+    lon, lat = np.deg2rad(lonlat[:, 0]), np.deg2rad(lonlat[:, 1])
+    c = np.cos(lat)
+    return np.stack([c * np.cos(lon), c * np.sin(lon), np.sin(lat)], axis=1)
+
+
+def haversine_km(lon1, lat1, lon2, lat2) -> np.ndarray:
+    """Great-circle distance in km between (lon, lat) degree arrays (Earth radius 6371 km)."""
+    lon1, lat1, lon2, lat2 = map(np.deg2rad, (lon1, lat1, lon2, lat2))
+    h = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    return 2 * 6371.0 * np.arcsin(np.sqrt(np.clip(h, 0, 1)))

@@ -1,0 +1,159 @@
+"""The location-encoder protocol, its registry, and embedding with validation.
+
+An encoder maps ``(N, 2)`` float64 (lon, lat) degrees to an ``(N, D)`` embedding.
+Encoders whose upstream takes (lat, lon) flip inside their own adapter, never at the
+call site. Built-ins register with :func:`register_encoder`; third-party packages use
+the entry-point group ``geobench.encoders`` (an entry point names a factory) or
+``--plugin module``.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any, Callable, Protocol, runtime_checkable
+
+import numpy as np
+
+from .coords import validate_lonlat
+from .errors import InputError
+from .registry import Registry, convert_options, parse_spec
+
+
+@runtime_checkable
+class Encoder(Protocol):
+    """A frozen location encoder. ``encode`` takes (lon, lat) degrees, lon first."""
+
+    name: str
+    dim: int
+    meta: dict
+
+    def encode(self, lonlat: np.ndarray) -> np.ndarray: ...
+
+
+@dataclass
+class ArrayEncoder:
+    """An encoder backed by a vectorised function ``fn((n, 2) lon/lat degrees) -> (n, dim)``.
+
+    ``encode`` validates the input, calls ``fn`` in chunks of ``batch_size`` rows and
+    shows a progress bar when there are many chunks.
+    """
+
+    name: str
+    dim: int
+    fn: Callable[[np.ndarray], np.ndarray]
+    meta: dict = field(default_factory=dict)
+    batch_size: int = 100_000
+
+    def encode(self, lonlat: np.ndarray) -> np.ndarray:
+        x = validate_lonlat(lonlat, what=f"encoder {self.name!r} input")
+        n = x.shape[0]
+        if n <= self.batch_size:
+            return np.asarray(self.fn(x))
+        from tqdm.auto import tqdm
+
+        out = None
+        for s in tqdm(range(0, n, self.batch_size), desc=f"embed {self.name}", leave=False,
+                      disable=n < 4 * self.batch_size):
+            e = np.asarray(self.fn(x[s : s + self.batch_size]))
+            if out is None:
+                out = np.empty((n, e.shape[1]), dtype=e.dtype)
+            out[s : s + e.shape[0]] = e
+        return out
+
+
+@dataclass(frozen=True)
+class EncoderEntry:
+    """Registry entry: a factory plus metadata shown by ``geobench list``.
+
+    ``kind`` is one of ``parameter-free``, ``pretrained``, ``trained-in-repo``, ``plugin``.
+    """
+
+    name: str
+    factory: Callable[..., Encoder]
+    kind: str = "plugin"
+    citation: str = ""
+    license: str = ""
+    description: str = ""
+
+
+ENCODERS: Registry[EncoderEntry] = Registry(
+    "encoder",
+    builtin_modules=("geobench.baselines", "geobench.encoders"),
+    entry_point_group="geobench.encoders",
+)
+
+
+def register_encoder(name: str, *, kind: str, citation: str = "", license: str = "",
+                     description: str = "") -> Callable:
+    """Decorator registering an encoder factory ``f(**options) -> Encoder`` under ``name``.
+
+    Options are keyword arguments with defaults; ``name:key=value`` strings are converted
+    to the default's type.
+    """
+
+    def deco(factory: Callable[..., Encoder]) -> Callable[..., Encoder]:
+        ENCODERS.register(name, EncoderEntry(name, factory, kind, citation, license,
+                                             description or (factory.__doc__ or "").strip().split("\n")[0]))
+        return factory
+
+    return deco
+
+
+def canonical_spec(name: str, opts: dict[str, Any]) -> str:
+    """``name:k=v`` with keys sorted: the encoder's identity in caches and records."""
+    return ":".join([name] + [f"{k}={opts[k]}" for k in sorted(opts)])
+
+
+def get_encoder(spec: "str | Encoder | Callable[[np.ndarray], np.ndarray]", *, name: str | None = None) -> Encoder:
+    """Resolve a registered ``name[:key=value...]``, an object with ``encode``, or a callable.
+
+    The returned encoder's ``meta`` has ``spec`` (the canonical id) and ``kind``.
+    """
+    if isinstance(spec, str):
+        base, raw = parse_spec(spec)
+        entry = ENCODERS.get(base)
+        if not isinstance(entry, EncoderEntry):  # an entry point that names a bare factory
+            entry = EncoderEntry(base, entry)
+        opts = convert_options(entry.factory, raw, f"encoder {base!r}")
+        enc = entry.factory(**opts)
+        enc.meta.setdefault("kind", entry.kind)
+        enc.meta.setdefault("citation", entry.citation)
+        enc.meta["spec"] = canonical_spec(base, opts)
+        return enc
+    if hasattr(spec, "encode"):
+        enc = spec
+        if not hasattr(enc, "meta"):
+            enc.meta = {}
+        enc.meta.setdefault("spec", name or getattr(enc, "name", type(enc).__name__))
+        enc.meta.setdefault("kind", "user")
+        return enc
+    if callable(spec):
+        nm = name or getattr(spec, "__name__", "user_fn")
+        probe = np.asarray(spec(np.array([[0.0, 0.0]])))
+        return ArrayEncoder(nm, int(probe.reshape(1, -1).shape[1]), spec, {"spec": nm, "kind": "user"})
+    raise InputError(f"cannot use {spec!r} as an encoder: pass a registered name, an object with encode(), or a callable")
+
+
+def encoder_id(enc: Encoder) -> str:
+    """A filesystem-safe id: the canonical spec plus a short hash of spec and weights checksum."""
+    spec = enc.meta.get("spec", enc.name)
+    key = json.dumps({"spec": spec, "weights": enc.meta.get("weights_sha256"), "dim": enc.dim,
+                      "version": enc.meta.get("version", 1)}, sort_keys=True)
+    safe = "".join(c if c.isalnum() or c in "-_=." else "_" for c in spec)[:80]
+    return f"{safe}-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
+
+
+def check_embedding(enc: Encoder, emb: np.ndarray, n: int) -> np.ndarray:
+    """Reject an embedding with the wrong shape or non-finite values, naming the encoder."""
+    emb = np.asarray(emb)
+    spec = enc.meta.get("spec", enc.name)
+    if emb.ndim != 2 or emb.shape[0] != n:
+        raise InputError(f"encoder {spec!r} returned shape {emb.shape}; expected ({n}, dim). Fix its encode().")
+    if emb.shape[1] != enc.dim:
+        raise InputError(f"encoder {spec!r} returned {emb.shape[1]} features but declares dim={enc.dim}")
+    bad = ~np.isfinite(emb).all(axis=1)
+    if bad.any():
+        rows = np.flatnonzero(bad)[:10].tolist()
+        raise InputError(f"encoder {spec!r} returned NaN/inf for {int(bad.sum())} points (first rows {rows})")
+    return emb

@@ -1,0 +1,2 @@
+"""Learned location encoders (SatCLIP, GeoCLIP, CSP, MOSAIKS). Importing this package
+registers them; torch and weights load only when an encoder is built."""

@@ -1,0 +1,1 @@
+"""The nine SatCLIP downstream tasks. Importing this package registers them (no data is read)."""
