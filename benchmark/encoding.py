@@ -157,3 +157,14 @@ def check_embedding(enc: Encoder, emb: np.ndarray, n: int) -> np.ndarray:
         rows = np.flatnonzero(bad)[:10].tolist()
         raise InputError(f"encoder {spec!r} returned NaN/inf for {int(bad.sum())} points (first rows {rows})")
     return emb
+
+
+def resolve_spec(spec: str) -> str:
+    """The canonical ``name:k=v`` of a spec string without building the encoder.
+
+    Validates the name and the options, so bad specs fail before any data is loaded.
+    """
+    base, raw = parse_spec(spec)
+    entry = ENCODERS.get(base)
+    factory = entry.factory if isinstance(entry, EncoderEntry) else entry
+    return canonical_spec(base, convert_options(factory, raw, f"encoder {base!r}"))
