@@ -218,6 +218,8 @@ def fit_cell(job: Job) -> tuple[dict, pd.DataFrame | None]:
     if reason:
         record.update(status="not_applicable", reason=reason, metrics={}, per_continent={}, head_params={})
         return record, None
+    if "image_feature_row" in df.columns:  # image + location task (iNaturalist)
+        return _fit_inat(job, points, X, record), None
     warnings_: list[str] = []
     if spec.kind == "classification":
         unseen = np.setdiff1d(np.unique(y[te]), np.unique(y[tr]))
@@ -247,6 +249,31 @@ def fit_cell(job: Job) -> tuple[dict, pd.DataFrame | None]:
     preds = pd.DataFrame({"row": te, "lon": df["lon"].to_numpy()[te], "lat": df["lat"].to_numpy()[te],
                           "continent": df["continent"].to_numpy()[te], "y": y[te], "pred": pred_col})
     return record, preds
+
+
+def _fit_inat(job: Job, points, X, record: dict) -> dict:
+    """iNaturalist protocols on the official split; the split spec is not used (recorded as such)."""
+    from .inat import PROTOCOL_BY_HEAD, evaluate_inat
+    from .tasks_api import TASKS  # noqa: F401  (registry loaded)
+    from geobench.tasks.inaturalist import features_for_points
+    from .threads import limit_threads
+
+    protocol = PROTOCOL_BY_HEAD.get(job.head)
+    if protocol is None:
+        record.update(status="not_applicable", reason=f"head {job.head!r} has no iNaturalist protocol "
+                      f"(use {', '.join(PROTOCOL_BY_HEAD)})", metrics={}, per_continent={}, head_params={})
+        return record
+    df = points.df
+    is_test = (df["split"] == "val").to_numpy()
+    t0 = time.perf_counter()
+    with limit_threads(job.n_threads):
+        metrics = evaluate_inat(features_for_points(df), np.asarray(X), points.y, is_test, protocol,
+                                n_classes=len(points.classes), seed=job.seed)
+    record.update(status="ok", metrics=metrics, per_continent={}, head_params={"protocol": protocol},
+                  n_train=int((~is_test).sum()), n_val=0, n_test=int(is_test.sum()),
+                  warnings=["official train/val split used; the split option is ignored for this task"],
+                  timings={"embed_s": job.embed_seconds, "fit_s": round(time.perf_counter() - t0, 4)})
+    return record
 
 
 def _score(kind, y, tr, te, out, cont_te, n_classes, seed, n_boot):
