@@ -1,1 +1,139 @@
-"""(being written)"""
+"""Area-uniform random points on the sphere and on land.
+
+Points are (N, 2) float64 arrays of (lon, lat) degrees. Longitudes are uniform on
+[-180, 180); latitudes are ``arcsin`` of a uniform variable, so every patch of the sphere
+of equal area is equally likely. Results are deterministic given ``seed``
+(``numpy.random.default_rng``).
+
+Land masks (``mask=``):
+
+- ``"land10m"``: Natural Earth 1:10m land polygons (``countries/land-10m.json``, antimeridian
+  fixed). Exact point-in-polygon (GEOS prepared polygon), so coasts are exact at that scale.
+- ``"elevation"``: cells of the 1/12° ``elevation/Altitude.h5`` grid that are not no-data
+  (255 = ocean). Coarser at coasts (±~9 km); used when land-10m.json cannot be fetched (the
+  elevation file ships in the pvlib wheel, so a user with only PyPI access still has it).
+- ``"auto"``: ``land10m`` if it can be fetched, else ``elevation`` (with a warning).
+"""
+from __future__ import annotations
+
+import logging
+import warnings
+from functools import lru_cache
+from typing import Callable
+
+import numpy as np
+
+from geobench.errors import DataError, InputError
+
+log = logging.getLogger(__name__)
+
+MASKS = ("auto", "land10m", "elevation")
+_BATCH = 1 << 17  # candidates per batch; fixed, so a smaller n gives a prefix of a larger n
+
+
+def _check(n: int, lat_min: float, lat_max: float) -> None:
+    if int(n) != n or n < 0:
+        raise InputError(f"n must be a non-negative integer, got {n!r}")
+    if not (-90.0 <= lat_min < lat_max <= 90.0):
+        raise InputError(f"need -90 <= lat_min < lat_max <= 90, got lat_min={lat_min}, lat_max={lat_max}")
+
+
+def _draw(rng: np.random.Generator, n: int, lat_min: float, lat_max: float) -> np.ndarray:
+    lon = rng.uniform(-180.0, 180.0, n)
+    s = rng.uniform(np.sin(np.radians(lat_min)), np.sin(np.radians(lat_max)), n)
+    lat = np.degrees(np.arcsin(np.clip(s, -1.0, 1.0)))
+    return np.column_stack([lon, lat])
+
+
+def sample_sphere(n: int, seed: int = 0, lat_min: float = -90, lat_max: float = 90) -> np.ndarray:
+    """``n`` area-uniform (lon, lat) points in the latitude band [lat_min, lat_max] degrees."""
+    _check(n, lat_min, lat_max)
+    return _draw(np.random.default_rng(seed), int(n), float(lat_min), float(lat_max))
+
+
+# --------------------------------------------------------------------------- land masks
+def _land10m_contains() -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    import shapely
+
+    from .geometry import land_geometry
+
+    land = land_geometry()
+    return lambda lon, lat: shapely.contains_xy(land, lon, lat)
+
+
+@lru_cache(maxsize=1)
+def _elevation_grid() -> np.ndarray:
+    import h5py
+
+    from geobench.data import fetch
+
+    with h5py.File(fetch("elevation/Altitude.h5"), "r") as f:
+        alt = f["Altitude"][()]
+    if alt.shape != (2160, 4320):
+        raise DataError(f"elevation/Altitude.h5 has shape {alt.shape}, expected (2160, 4320); re-fetch the file")
+    return alt != 255  # True on land
+
+
+def _elevation_contains() -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    grid = _elevation_grid()
+    nrow, ncol = grid.shape
+    step = 180.0 / nrow  # 1/12°
+
+    def contains(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+        r = np.clip(((90.0 - lat) / step).astype(np.int64), 0, nrow - 1)
+        c = np.clip(((lon + 180.0) / step).astype(np.int64), 0, ncol - 1)
+        return grid[r, c]
+
+    return contains
+
+
+def resolve_mask(mask: str = "auto") -> str:
+    """The concrete mask ``mask`` stands for: ``auto`` -> ``land10m`` or, failing that, ``elevation``."""
+    if mask not in MASKS:
+        raise InputError(f"unknown land mask {mask!r}; choose one of {', '.join(MASKS)}")
+    if mask != "auto":
+        return mask
+    from geobench.data import fetch
+
+    try:
+        fetch("countries/land-10m.json")
+        return "land10m"
+    except DataError as e:
+        warnings.warn(f"land mask: countries/land-10m.json unavailable ({e}); using the elevation grid "
+                      "(elevation/Altitude.h5) instead, which is coarser at coasts", stacklevel=3)
+        return "elevation"
+
+
+def is_land(lon: np.ndarray, lat: np.ndarray, *, mask: str = "auto") -> np.ndarray:
+    """Boolean array: is each (lon, lat) point (degrees) on land under ``mask``."""
+    m = resolve_mask(mask)
+    fn = _land10m_contains() if m == "land10m" else _elevation_contains()
+    return np.asarray(fn(np.asarray(lon, np.float64), np.asarray(lat, np.float64)), dtype=bool)
+
+
+def sample_land(n: int, seed: int = 0, lat_min: float = -90, lat_max: float = 90, *,
+                mask: str = "auto") -> np.ndarray:
+    """``n`` area-uniform (lon, lat) points on land, in [lat_min, lat_max] degrees.
+
+    Draws area-uniform candidates in fixed batches and keeps those on land until ``n`` are
+    found (the first ``n`` accepted, in draw order). Deterministic given ``seed`` and the
+    resolved mask; ``sample_land(m, seed)`` is a prefix of ``sample_land(n, seed)`` for m < n.
+    """
+    _check(n, lat_min, lat_max)
+    n = int(n)
+    m = resolve_mask(mask)
+    log.info("sample_land: %d points with land mask %s", n, m)
+    contains = _land10m_contains() if m == "land10m" else _elevation_contains()
+    rng = np.random.default_rng(seed)
+    out, have, tries = [], 0, 0
+    while have < n:
+        cand = _draw(rng, _BATCH, float(lat_min), float(lat_max))
+        keep = cand[np.asarray(contains(cand[:, 0], cand[:, 1]), dtype=bool)]
+        out.append(keep)
+        have += len(keep)
+        tries += 1
+        if have == 0 and tries >= 64:
+            raise InputError(f"no land found in latitude band [{lat_min}, {lat_max}] after "
+                             f"{tries * _BATCH} candidates; widen the band")
+    pts = np.concatenate(out, axis=0)[:n] if out else np.empty((0, 2))
+    return np.ascontiguousarray(pts, dtype=np.float64)
