@@ -162,11 +162,17 @@ def countries() -> gpd.GeoDataFrame:
 
 @lru_cache(maxsize=1)
 def land_geometry() -> shapely.MultiPolygon:
-    """The ``land-10m.json`` land mask as one valid, prepared MultiPolygon (lon in [-180, 180])."""
+    """The ``land-10m.json`` land mask as one valid, prepared MultiPolygon (lon in [-180, 180]).
+
+    Natural Earth's fictitious "Null Island" (a ~1 km square at 0°, 0°) is removed.
+    """
     from geobench.data import fetch
 
     raw = gpd.read_file(fetch("countries/land-10m.json"), layer="land")
-    land = fix_antimeridian(shapely.geometrycollections(shapely.get_parts(raw.geometry.values)))
+    parts = shapely.get_parts(raw.geometry.values)
+    # Natural Earth's "Null Island": a ~1 km square at (0°, 0°) that is not land; drop it.
+    null_island = shapely.contains_xy(parts, 0.0, 0.0) & (shapely.area(parts) < 1e-3)
+    land = fix_antimeridian(shapely.geometrycollections(parts[~null_island]))
     if land.geom_type == "Polygon":
         land = shapely.multipolygons([land])
     shapely.prepare(land)  # indexed point-in-area: ~4 µs per point

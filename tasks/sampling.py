@@ -137,3 +137,34 @@ def sample_land(n: int, seed: int = 0, lat_min: float = -90, lat_max: float = 90
                              f"{tries * _BATCH} candidates; widen the band")
     pts = np.concatenate(out, axis=0)[:n] if out else np.empty((0, 2))
     return np.ascontiguousarray(pts, dtype=np.float64)
+
+
+def sample_labelled(label: Callable[[np.ndarray], np.ndarray], n: int, seed: int = 0, *,
+                    keep_unlabelled: bool = False) -> tuple[np.ndarray, np.ndarray, int]:
+    """Area-uniform global points with labels from ``label(lonlat) -> object array`` (None = no label).
+
+    ``keep_unlabelled=True``: the ``n`` points of :func:`sample_sphere` (n, seed), unlabelled
+    ones included (label None). ``False``: candidates are drawn in fixed batches and only
+    labelled points are kept until exactly ``n`` are found (deterministic given ``seed``).
+    Returns (lonlat (n, 2), labels (n,) object, number of candidates drawn).
+    """
+    _check(n, -90.0, 90.0)
+    n = int(n)
+    if keep_unlabelled:
+        pts = sample_sphere(n, seed)
+        return pts, np.asarray(label(pts), dtype=object), n
+    rng = np.random.default_rng(seed)
+    pts_out, lab_out, have, drawn = [], [], 0, 0
+    while have < n:
+        cand = _draw(rng, _BATCH, -90.0, 90.0)
+        lab = np.asarray(label(cand), dtype=object)
+        ok = np.array([v is not None for v in lab], dtype=bool)
+        pts_out.append(cand[ok])
+        lab_out.append(lab[ok])
+        have += int(ok.sum())
+        drawn += _BATCH
+        if have == 0 and drawn >= 64 * _BATCH:
+            raise InputError(f"no labelled point after {drawn} candidates; the label function labels nothing")
+    pts = np.concatenate(pts_out)[:n] if pts_out else np.empty((0, 2))
+    labs = np.concatenate(lab_out)[:n] if lab_out else np.empty(0, dtype=object)
+    return np.ascontiguousarray(pts, dtype=np.float64), labs, drawn
