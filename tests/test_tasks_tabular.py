@@ -109,3 +109,29 @@ def test_population_task_small(empty_cache):
     e = load_task("elevation", n_points=2000)
     shared = np.isin(p.df["lon"].to_numpy(), e.df["lon"].to_numpy()).mean()
     assert shared > 0.8
+
+
+def test_elevation_from_wheel_data_only(tmp_path, monkeypatch, empty_cache):
+    """Only pvlib's Altitude.h5 and geopandas' naturalearth_lowres (both PyPI wheel members),
+    no network: the land mask falls back to the elevation grid, which then drops nothing."""
+    import os
+    import shutil
+
+    import geobench.data
+    from geobench.tasks.geometry import NATURALEARTH_LOWRES
+
+    src = os.environ["GEOBENCH_DATA"]
+    mirror = tmp_path / "mirror"
+    for name in ("elevation/Altitude.h5", *NATURALEARTH_LOWRES):
+        (mirror / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(os.path.join(src, name), mirror / name)
+    monkeypatch.setenv("GEOBENCH_DATA", str(mirror))
+
+    def offline(*a, **k):
+        raise OSError("network disabled in this test")
+
+    monkeypatch.setattr(geobench.data, "_download", offline)
+    with pytest.warns(UserWarning, match="land-10m"):
+        pts = load_task("elevation", n_points=500)
+    assert len(pts) == 500 and np.all(pts.y >= -450)
+    assert pts.meta["n_nodata_dropped"] == 0
