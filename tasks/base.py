@@ -154,6 +154,8 @@ def load_task(name: str, *, rebuild: bool = False, **options: Any) -> Points:
         )
     opts = resolve_options(spec, entry.build, options)
     inputs = checksums(spec.files)
+    if spec.needs_external:
+        inputs = {**inputs, **external_fingerprint(os.environ[spec.needs_external])}
     key = cache_key(spec, opts, inputs)
     path = cache_dir("points") / f"{name}-{key[:16]}.parquet"
     if path.exists() and not rebuild:
@@ -169,6 +171,19 @@ def load_task(name: str, *, rebuild: bool = False, **options: Any) -> Points:
     meta = {"build_seconds": round(time.perf_counter() - t0, 3), **df.attrs.get("meta", {})}
     _write_points(path, df, key, spec, opts, inputs, meta)
     return _points(spec, df, opts, inputs, meta)
+
+
+def external_fingerprint(root: str) -> dict[str, str]:
+    """Path, size and mtime of every file under an external data folder (two levels deep),
+    so that pointing the env var elsewhere, or changing a file, rebuilds the cached points."""
+    base = Path(root).expanduser().resolve()
+    out = {"external_root": str(base)}
+    if base.is_dir():
+        for p in sorted(list(base.glob("*")) + list(base.glob("*/*"))):
+            if p.is_file():
+                st = p.stat()
+                out[f"external:{p.relative_to(base)}"] = f"{st.st_size}:{st.st_mtime_ns}"
+    return out
 
 
 def _points(spec, df, opts, inputs, meta) -> Points:
