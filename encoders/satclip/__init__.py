@@ -1,0 +1,3 @@
+"""SatCLIP (Klemmer et al.): SH + SIREN location encoder, official-format checkpoints, and the
+contrastive pretraining shared with CSP. Import ``geobench.encoders.satclip.register`` to
+register the encoders (done by ``geobench.encoders``); nothing heavy is imported here."""

@@ -1,0 +1,190 @@
+"""SatCLIP's location network: spherical harmonics (SH) -> SIREN, in plain torch.
+
+The SIREN follows the official ``SirenNet`` (microsoft/satclip ``satclip/location_encoder.py``):
+``num_layers`` hidden layers ``h = sin(w0 * dropout(W h + b))`` with ``w0 = 30`` on the first
+layer and ``w0 = 1`` after it, then a linear ``last_layer`` (identity activation). Dropout
+(p = 0.5 in the official code, active only in training) acts on the hidden pre-activations.
+Initialisation matches upstream draw for draw: for each layer in order, ``weight`` then
+``bias`` are drawn ``uniform(-b, b)`` in float32 with ``b = 1 / dim_in`` for the first layer
+and ``b = sqrt(6 / dim_in) / w0`` for the others. Parameter names are upstream's
+(``layers.{i}.weight``, ``layers.{i}.bias``, ``last_layer.weight``, ``last_layer.bias``).
+
+SH features come from the one SH implementation, :func:`geobench.baselines.sh.spherical_harmonics`
+(``convention="satclip"``: identical to the official analytic encoder to 1e-12 at L = 10).
+Official checkpoints trained with ``harmonics_calculation="closed-form"`` are supported by
+the exact relation ``closed_form = analytic / pi`` (m = 0) and ``analytic * (-1)**m`` (m != 0).
+
+This module imports torch; the registry (``register.py``) imports it only when an encoder
+is built.
+"""
+from __future__ import annotations
+
+import math
+from contextlib import contextmanager
+from typing import Iterator
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+W0_INITIAL = 30.0
+W0 = 1.0
+SIREN_C = 6.0
+
+
+@contextmanager
+def torch_threads(n: int = 2) -> Iterator[None]:
+    """At most ``n`` torch intra-op threads inside the block (never more than already set)."""
+    prev = torch.get_num_threads()
+    torch.set_num_threads(max(1, min(int(n), prev)))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(prev)
+
+
+class SirenLayer(nn.Module):
+    """``act(dropout(W x + b))`` with ``act = sin(w0 * .)`` (hidden) or identity (last layer)."""
+
+    def __init__(self, dim_in: int, dim_out: int, *, w0: float, is_first: bool, last: bool = False,
+                 dropout: float = 0.0, generator: torch.Generator | None = None) -> None:
+        super().__init__()
+        self.w0, self.last, self.p = float(w0), bool(last), float(dropout)
+        bound = (1.0 / dim_in) if is_first else (math.sqrt(SIREN_C / dim_in) / w0)
+        weight = torch.zeros(dim_out, dim_in).uniform_(-bound, bound, generator=generator)
+        bias = torch.zeros(dim_out).uniform_(-bound, bound, generator=generator)
+        self.weight = nn.Parameter(weight)
+        self.bias = nn.Parameter(bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = F.linear(x, self.weight, self.bias)
+        if self.last:
+            return out
+        if self.p > 0 and self.training:
+            out = F.dropout(out, p=self.p, training=True)
+        return torch.sin(self.w0 * out)
+
+
+class SirenNet(nn.Module):
+    """Official-architecture SIREN: ``num_layers`` sine layers of width ``dim_hidden``, then a
+    linear layer to ``dim_out``. ``seed`` fixes the initialisation (upstream draw order)."""
+
+    def __init__(self, dim_in: int, dim_hidden: int = 256, dim_out: int = 256, num_layers: int = 2, *,
+                 dropout: float = 0.0, seed: int | None = 0, w0: float = W0,
+                 w0_initial: float = W0_INITIAL) -> None:
+        super().__init__()
+        gen = None if seed is None else torch.Generator().manual_seed(int(seed))
+        self.dim_in, self.dim_hidden, self.dim_out, self.num_layers = dim_in, dim_hidden, dim_out, num_layers
+        self.layers = nn.ModuleList()
+        for i in range(num_layers):
+            self.layers.append(SirenLayer(dim_in if i == 0 else dim_hidden, dim_hidden,
+                                          w0=w0_initial if i == 0 else w0, is_first=i == 0,
+                                          dropout=dropout, generator=gen))
+        self.last_layer = SirenLayer(dim_hidden, dim_out, w0=w0, is_first=False, last=True, generator=gen)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for layer in self.layers:
+            x = layer(x)
+        return self.last_layer(x)
+
+
+def degree_of_column(L: int) -> np.ndarray:
+    """Degree ``l`` of each of the ``L**2`` SH columns (column ``l**2 + l + m``)."""
+    return np.repeat(np.arange(L), 2 * np.arange(L) + 1)
+
+
+def order_of_column(L: int) -> np.ndarray:
+    """Order ``m`` of each of the ``L**2`` SH columns."""
+    return np.concatenate([np.arange(-l, l + 1) for l in range(L)])
+
+
+def closed_form_factor(L: int) -> np.ndarray:
+    """Per-column factor turning geobench's ``satclip`` SH into upstream's ``closed-form`` SH."""
+    m = order_of_column(L)
+    return np.where(m == 0, 1.0 / math.pi, np.where(m % 2 == 0, 1.0, -1.0))
+
+
+def degree_scale(L: int, p: float, gain: float | None = None) -> np.ndarray:
+    """Per-column input scale ``gain * (1 + l) ** -p`` for SH features of degrees ``l < L``.
+
+    With ``gain=None`` the gain is chosen so that the first SIREN layer's pre-activation
+    variance at initialisation (weights ~ U(+-1/L**2)) equals that of an unscaled L = 10
+    encoder: ``gain**2 = [sum_{l<10} (2l+1) / 100**2] / [sum_{l<L} (2l+1)(1+l)**(-2p) / L**4]``.
+    Used by the L = 40 design that keeps low degrees visible; the scale is folded into the
+    first layer's weights when a checkpoint is written, so checkpoints stay official-format.
+    """
+    l = np.arange(L, dtype=np.float64)
+    w = (1.0 + l) ** (-float(p))
+    if gain is None:
+        ref = np.sum(2 * np.arange(10) + 1.0) / 100.0**2
+        mine = np.sum((2 * l + 1) * w**2) / float(L) ** 4
+        gain = math.sqrt(ref / mine)
+    return float(gain) * np.repeat(w, 2 * np.arange(L) + 1)
+
+
+def sh_features(lonlat: np.ndarray, L: int, *, harmonics_calculation: str = "analytic",
+                dtype=np.float64) -> np.ndarray:
+    """(N, L**2) SH features of (lon, lat) degrees as the official SatCLIP encoder computes them."""
+    from geobench.baselines.sh import spherical_harmonics
+
+    out = spherical_harmonics(lonlat, L, convention="satclip", dtype=dtype)
+    if harmonics_calculation == "closed-form":
+        out *= closed_form_factor(L).astype(out.dtype)
+    return out
+
+
+class SHSirenLocationEncoder(nn.Module):
+    """Location tower for pretraining: SH features (precomputed, (N, L**2)) -> input scale -> SIREN.
+
+    ``input_scale`` (a buffer, default ones) is the per-degree scaling of the L = 40 design.
+    :meth:`official_state` folds it into ``layers.0.weight`` and returns upstream's keys.
+    """
+
+    def __init__(self, L: int, *, hidden: int = 256, layers: int = 2, embed_dim: int = 256,
+                 dropout: float = 0.0, seed: int = 0, input_scale: np.ndarray | None = None) -> None:
+        super().__init__()
+        self.L = int(L)
+        self.nnet = SirenNet(L * L, hidden, embed_dim, layers, dropout=dropout, seed=seed)
+        scale = np.ones(L * L) if input_scale is None else np.asarray(input_scale, dtype=np.float64)
+        self.register_buffer("input_scale", torch.from_numpy(scale.astype(np.float32)))
+
+    def forward(self, sh: torch.Tensor) -> torch.Tensor:
+        return self.nnet(sh * self.input_scale.to(sh.dtype))
+
+    def official_state(self) -> dict[str, torch.Tensor]:
+        """``nnet.*`` weights with the input scale folded in (``W diag(s)``), float32, detached."""
+        sd = {k: v.detach().clone().float() for k, v in self.nnet.state_dict().items()}
+        sd["layers.0.weight"] = sd["layers.0.weight"] * self.input_scale.detach().float()[None, :]
+        return sd
+
+
+def forward_siren_state(x: torch.Tensor, state: dict[str, torch.Tensor], num_layers: int) -> torch.Tensor:
+    """Eval-mode SIREN forward from a plain ``layers.{i}.*`` / ``last_layer.*`` state dict."""
+    for i in range(num_layers):
+        w0 = W0_INITIAL if i == 0 else W0
+        x = torch.sin(w0 * F.linear(x, state[f"layers.{i}.weight"], state[f"layers.{i}.bias"]))
+    return F.linear(x, state["last_layer.weight"], state["last_layer.bias"])
+
+
+__all__ = ["SirenNet", "SirenLayer", "SHSirenLocationEncoder", "forward_siren_state", "sh_features",
+           "degree_scale", "degree_of_column", "order_of_column", "closed_form_factor", "torch_threads"]
+
+
+def siren_encode_fn(state: dict, num_layers: int, L: int, *, harmonics_calculation: str = "analytic",
+                    dtype: str = "float64", threads: int = 2):
+    """A function ``(n, 2) lon/lat degrees -> (n, embed_dim)`` for :class:`geobench.encoding.ArrayEncoder`.
+
+    Computes in float64 (weights cast up) with ``no_grad`` and at most ``threads`` torch
+    threads, then casts to ``dtype``.
+    """
+    st = {k: v.detach().to(torch.float64) for k, v in state.items()}
+    out_dt = np.dtype(dtype)
+
+    def fn(x: np.ndarray) -> np.ndarray:
+        feats = torch.from_numpy(sh_features(x, L, harmonics_calculation=harmonics_calculation))
+        with torch.no_grad(), torch_threads(threads):
+            emb = forward_siren_state(feats, st, num_layers)
+        return emb.numpy().astype(out_dt, copy=False)
+
+    return fn

@@ -1,0 +1,71 @@
+"""Registers ``satclip`` and ``sh_siren_random`` (cheap: torch loads only when one is built)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from geobench.encoding import ArrayEncoder, register_encoder
+from geobench.errors import CheckpointError, InputError
+
+CHECKPOINT_DIR = Path(__file__).resolve().parent / "checkpoints"
+SATCLIP_CITATION = ("Klemmer, K., Rolf, E., Robinson, C., Mackey, L., Russwurm, M. (2025). SatCLIP: Global, "
+                    "General-Purpose Location Embeddings with Satellite Imagery. AAAI.")
+DTYPES = ("float64", "float32")
+
+
+def shipped_checkpoint(L: int) -> Path:
+    """Path of the checkpoint geobench ships for ``L`` SH degrees (``satclip_L{L}.ckpt``)."""
+    p = CHECKPOINT_DIR / f"satclip_L{int(L)}.ckpt"
+    if not p.is_file():
+        have = sorted(q.name for q in CHECKPOINT_DIR.glob("satclip_L*.ckpt")) if CHECKPOINT_DIR.is_dir() else []
+        raise CheckpointError(f"no shipped SatCLIP checkpoint for L={L} (shipped: {have or 'none'}); pass "
+                              f"satclip:L={L}:ckpt=PATH with a released or self-trained checkpoint")
+    return p
+
+
+def _check_dtype(dtype: str, who: str) -> None:
+    if dtype not in DTYPES:
+        raise InputError(f"{who}: dtype must be one of {DTYPES}, got {dtype!r}")
+
+
+@register_encoder("satclip", kind="trained-in-repo", citation=SATCLIP_CITATION, license="MIT",
+                  description="SatCLIP location encoder (SH + SIREN, 256-d); shipped checkpoints trained "
+                              "in-repo on Blue Marble, or any released checkpoint via ckpt=PATH")
+def satclip_encoder(*, L: int = 10, ckpt: str = "", dtype: str = "float64", batch_size: int = 65536) -> ArrayEncoder:
+    """SatCLIP: spherical harmonics (L degrees) -> SIREN -> 256-d, from an official-format checkpoint.
+
+    ``ckpt=""`` uses the checkpoint shipped for ``L`` (10 or 40, trained by ``geobench pretrain
+    satclip`` on Blue Marble imagery); ``ckpt=PATH`` loads a released SatCLIP checkpoint
+    (e.g. ``satclip-resnet18-l10.ckpt``), whose ``legendre_polys`` must equal ``L``.
+    """
+    _check_dtype(dtype, "satclip")
+    from .checkpoint import load_checkpoint
+    from .model import siren_encode_fn
+
+    path = Path(ckpt).expanduser() if ckpt else shipped_checkpoint(L)
+    ck = load_checkpoint(path, L=L)
+    fn = siren_encode_fn(ck.state, ck.num_layers, ck.L, harmonics_calculation=ck.harmonics_calculation,
+                         dtype=dtype)
+    meta = {"weights_sha256": ck.sha256, "checkpoint": str(path), "L": ck.L, "capacity": ck.capacity,
+            "num_hidden_layers": ck.num_layers, "harmonics_calculation": ck.harmonics_calculation,
+            "shipped": not ckpt, "dtype": dtype}
+    if ck.extra:
+        meta["training"] = {k: ck.extra[k] for k in ("command", "seed", "variant") if k in ck.extra}
+    return ArrayEncoder(f"satclip-L{ck.L}", ck.embed_dim, fn, meta, batch_size=int(batch_size))
+
+
+@register_encoder("sh_siren_random", kind="parameter-free",
+                  citation=SATCLIP_CITATION + " Control: the same network with random weights.", license="MIT",
+                  description="SatCLIP's SH + SIREN architecture with random (official) initialisation, "
+                              "no pretraining: the 'no pretraining' control")
+def sh_siren_random_encoder(*, L: int = 10, seed: int = 0, hidden: int = 256, layers: int = 2, dim: int = 256,
+                            dtype: str = "float64", batch_size: int = 65536) -> ArrayEncoder:
+    """SH (L degrees) -> SIREN (``layers`` x ``hidden``, official init drawn with ``seed``) -> ``dim``."""
+    _check_dtype(dtype, "sh_siren_random")
+    if min(L, hidden, layers, dim) < 1:
+        raise InputError(f"sh_siren_random: L, hidden, layers and dim must be >= 1, got {L}, {hidden}, {layers}, {dim}")
+    from .model import SirenNet, siren_encode_fn
+
+    net = SirenNet(L * L, hidden, dim, layers, seed=seed)
+    fn = siren_encode_fn(net.state_dict(), layers, L, dtype=dtype)
+    return ArrayEncoder(f"sh_siren_random-L{L}", dim, fn, {"L": L, "seed": seed, "dtype": dtype},
+                        batch_size=int(batch_size))
