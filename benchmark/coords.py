@@ -38,7 +38,7 @@ def validate_lonlat(lonlat: object, *, what: str = "coordinates", allow_empty: b
     bad_lat = np.abs(lat) > 90
     bad_lon = np.abs(lon) > 180
     if bad_lat.any() or bad_lon.any():
-        if bad_lat.any() and (np.abs(lon) <= 90).all():
+        if bad_lat.any() and (np.abs(lon) <= 90).all() and (np.abs(lat) <= 180).all():
             raise InputError(
                 f"{what}: latitude outside [-90, 90] at rows {_rows(bad_lat)} while every longitude is "
                 "within [-90, 90]: the columns look swapped. geobench expects (lon, lat) order; "
