@@ -130,20 +130,30 @@ def _stamp_value(path: Path, sha: str) -> str:
     return f"{sha} {st.st_size} {st.st_mtime_ns}"
 
 
-def check_file(path: Path, f: DataFile, origin: str) -> None:
-    """Raise ChecksumError unless ``path`` has ``f``'s size and sha256."""
+def check_file(path: Path, f: DataFile, origin: str, *, staged: bool = False) -> None:
+    """Raise ChecksumError unless ``path`` has ``f``'s size and sha256.
+
+    ``staged=True``: ``path`` is a temp copy (already deleted by the caller on failure), so
+    the message names only ``origin`` and tells how to fix the origin.
+    """
     size = path.stat().st_size
-    fix = (f"Delete it and run `geobench data fetch {f.name}`"
-           + (" (or fix the file in your GEOBENCH_DATA mirror)" if origin.startswith("mirror") else ""))
+    where = origin if staged else f"{origin} ({path})"
+    if origin.startswith("mirror"):
+        fix = (f"Replace that file in your GEOBENCH_DATA mirror with a good copy, or unset GEOBENCH_DATA "
+               f"and run `geobench data fetch {f.name}`")
+    elif staged:
+        fix = f"The download is corrupt or the source changed; retry `geobench data fetch {f.name}`"
+    else:
+        fix = f"Delete it and run `geobench data fetch {f.name}`"
     if size != f.size:
         raise ChecksumError(
-            f"{f.name} from {origin} ({path}) is {size} bytes, expected {f.size}"
+            f"{f.name} from {where} is {size} bytes, expected {f.size}"
             f" ({'truncated' if size < f.size else 'too large'}). {fix}."
         )
     got = sha256_file(path)
     if got != f.sha256:
         raise ChecksumError(
-            f"{f.name} from {origin} ({path}) fails its checksum: expected sha256 {f.sha256}, got {got}. {fix}."
+            f"{f.name} from {where} fails its checksum: expected sha256 {f.sha256}, got {got}. {fix}."
         )
 
 
@@ -206,7 +216,7 @@ def _write_stamp(path: Path, f: DataFile) -> None:
 def _install(dest: Path, f: DataFile, produce, origin: str) -> None:
     with atomic_path(dest) as tmp:
         produce(tmp)
-        check_file(tmp, f, origin)
+        check_file(tmp, f, origin, staged=True)
     _write_stamp(dest, f)
 
 
