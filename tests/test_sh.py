@@ -1,0 +1,215 @@
+"""Spherical harmonics (geobench.baselines.sh): parity with the official SatCLIP numbers,
+orthonormality, poles, antimeridian, precision and the encoder wrapper."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from geobench.baselines.sh import naive_spherical_harmonics, spherical_harmonics
+from geobench.encoding import get_encoder
+from geobench.errors import InputError
+
+SAT = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "satclip"
+
+
+@pytest.fixture(scope="module")
+def coords():
+    return np.load(SAT / "coords.npy")
+
+
+def degree_order(L):
+    """(l, m) of every column l**2 + l + m."""
+    ls = np.concatenate([np.full(2 * l + 1, l) for l in range(L)])
+    ms = np.concatenate([np.arange(-l, l + 1) for l in range(L)])
+    return ls, ms
+
+
+def test_parity_official_L10(coords):
+    ours = spherical_harmonics(coords, 10)
+    official = np.load(SAT / "sh_L10.npy")
+    assert ours.shape == official.shape == (64, 100)
+    assert np.abs(ours - official).max() < 1e-10
+    assert ours[0, 0] == pytest.approx(0.886226925452758, abs=1e-15)  # sqrt(pi/4): the pi bug on m=0
+    # Y_{1,0} is negative at the north pole in SatCLIP's south-pole convention
+    assert ours[3, 2] == pytest.approx(-1.53499, abs=1e-5) and ours[4, 2] == pytest.approx(1.53499, abs=1e-5)
+
+
+def test_parity_mp50_reference_L40(coords):
+    ours = spherical_harmonics(coords, 40)
+    ref = np.load(SAT / "sh_L40_reference_mp50.npy")
+    assert np.abs(ours - ref).max() < 1e-9
+
+
+def test_official_L40_differs_only_where_upstream_loses_precision(coords):
+    """We compute the exact function: agree with the official L=40 output on low degrees
+    (its error there is <= 1e-11) but not on l=39 near the pole (its error 0.60)."""
+    ours = spherical_harmonics(coords, 40)
+    official = np.load(SAT / "sh_L40.npy")
+    assert np.abs(ours[:, : 13 * 13] - official[:, : 13 * 13]).max() < 1e-9
+    assert abs(ours[3, 1560] - official[3, 1560]) > 0.1
+
+
+def test_closed_form_relation(coords):
+    """Upstream's closed form = analytic with correct m=0 norm and Condon-Shortley phase."""
+    ls, ms = degree_order(10)
+    conv = np.where(ms == 0, 1 / math.pi, (-1.0) ** np.abs(ms))
+    closed = np.load(SAT / "sh_L10_closed_form.npy")
+    assert np.abs(spherical_harmonics(coords, 10) * conv - closed).max() < 1e-10
+
+
+def test_hand_computed_degree_one_and_two():
+    """At (lon=100, lat=10): theta = lat + 90 = 100 deg from the south pole, phi = lon + 180."""
+    y = spherical_harmonics(np.array([[100.0, 10.0]]), 3)[0]
+    th, ph = math.radians(100.0), math.radians(280.0)
+    c1 = math.sqrt(3 / (4 * math.pi))
+    assert y[1] == pytest.approx(c1 * math.sin(th) * math.sin(ph), abs=1e-14)
+    assert y[2] == pytest.approx(math.pi * c1 * math.cos(th), abs=1e-14)
+    assert y[3] == pytest.approx(c1 * math.sin(th) * math.cos(ph), abs=1e-14)
+    assert y[8] == pytest.approx(0.25 * math.sqrt(15 / math.pi) * math.sin(th) ** 2 * math.cos(2 * ph), abs=1e-14)
+    # orthonormal: colatitude from the north pole (80 deg), phi = lon
+    yo = spherical_harmonics(np.array([[100.0, 10.0]]), 2, convention="orthonormal")[0]
+    assert yo[2] == pytest.approx(c1 * math.cos(math.radians(80)), abs=1e-14)
+    assert yo[3] == pytest.approx(c1 * math.sin(math.radians(80)) * math.cos(math.radians(100)), abs=1e-14)
+    # a lon/lat mix-up would give a different vector
+    assert np.abs(spherical_harmonics(np.array([[10.0, 10.0]]), 3)[0] - y).max() > 0.1
+
+
+def test_naive_reference_agrees(coords):
+    for conv in ("satclip", "orthonormal"):
+        assert np.abs(naive_spherical_harmonics(coords, 10, conv) - spherical_harmonics(coords, 10, conv)).max() < 1e-11
+    assert np.abs(naive_spherical_harmonics(coords, 25) - spherical_harmonics(coords, 25)).max() < 1e-10
+
+
+def gauss_grid(L):
+    """Quadrature exact for products of degree < L harmonics: Gauss-Legendre in cos(colat),
+    uniform in longitude."""
+    x, w = np.polynomial.legendre.leggauss(L + 1)
+    nphi = 2 * L + 1
+    lon = -180 + 360 * np.arange(nphi) / nphi
+    lat = np.degrees(np.arcsin(x))
+    LON, LAT = np.meshgrid(lon, lat)
+    W = np.repeat(w, nphi) * (2 * np.pi / nphi)
+    return np.c_[LON.ravel(), LAT.ravel()], W
+
+
+def test_orthonormal_by_quadrature():
+    L = 10
+    pts, w = gauss_grid(L)
+    y = spherical_harmonics(pts, L, convention="orthonormal")
+    gram = y.T @ (y * w[:, None])
+    assert np.abs(gram - np.eye(L * L)).max() < 1e-10
+
+
+def test_satclip_gram_has_pi_squared_on_m0():
+    L = 10
+    pts, w = gauss_grid(L)
+    y = spherical_harmonics(pts, L)
+    gram = y.T @ (y * w[:, None])
+    _, ms = degree_order(L)
+    assert np.abs(gram - np.diag(np.where(ms == 0, math.pi**2, 1.0))).max() < 1e-10
+
+
+def test_conventions_related(coords):
+    ls, ms = degree_order(20)
+    factor = (-1.0) ** ls * np.where(ms == 0, math.pi, 1.0)
+    a = spherical_harmonics(coords, 20)
+    b = spherical_harmonics(coords, 20, convention="orthonormal")
+    assert np.abs(a - b * factor).max() < 1e-12
+
+
+@pytest.mark.parametrize("L", [40, 100])
+def test_poles(L):
+    pts = np.array([[0.0, 90.0], [37.0, 90.0], [-180.0, -90.0], [123.4, -90.0]])
+    _, ms = degree_order(L)
+    for conv in ("satclip", "orthonormal"):
+        y = spherical_harmonics(pts, L, convention=conv)
+        assert (y[:, ms != 0] == 0).all()
+        assert np.abs(y[0] - y[1]).max() == 0  # longitude does not matter at a pole
+        assert np.all(y[:, ms == 0] != 0)
+
+
+def test_antimeridian():
+    lat = np.array([-89.9, -60.0, -1.0, 0.0, 33.3, 75.0, 89.999])
+    east = np.c_[np.full_like(lat, 180.0), lat]
+    west = np.c_[np.full_like(lat, -180.0), lat]
+    for conv in ("satclip", "orthonormal"):
+        for L in (40, 100):
+            assert np.abs(spherical_harmonics(east, L, conv) - spherical_harmonics(west, L, conv)).max() < 1e-12
+
+
+def test_addition_theorem_L100():
+    """Unsold: sum_m Y_lm^2 = (2l+1)/(4 pi) at every point, for every l < 100."""
+    rng = np.random.default_rng(3)
+    pts = np.r_[np.c_[rng.uniform(-180, 180, 200), np.degrees(np.arcsin(rng.uniform(-1, 1, 200)))],
+                [[0, 89.99999], [10, -89.9999999], [180, 0]]]
+    L = 100
+    y = spherical_harmonics(pts, L, convention="orthonormal")
+    assert np.isfinite(y).all()
+    ls, _ = degree_order(L)
+    sums = np.zeros((pts.shape[0], L))
+    np.add.at(sums.T, ls, (y**2).T)
+    expected = (2 * np.arange(L) + 1) / (4 * np.pi)
+    assert np.abs(sums / expected - 1).max() < 1e-11
+
+
+def test_float32_matches_float64(coords):
+    y64 = spherical_harmonics(coords, 40)
+    y32 = spherical_harmonics(coords, 40, dtype=np.float32)
+    assert y32.dtype == np.float32
+    # recurrences run in float64; float32 output is the rounded result
+    assert np.abs(y32 - y64).max() < 1e-6
+    assert np.isfinite(spherical_harmonics(coords, 100, dtype=np.float32)).all()
+
+
+def test_chunking_and_out(coords):
+    ref = spherical_harmonics(coords, 12)
+    for cs in (1, 5, 64, 1000):
+        assert np.array_equal(spherical_harmonics(coords, 12, chunk_size=cs), ref)
+    out = np.full((64, 144), np.nan)
+    res = spherical_harmonics(coords, 12, out=out)
+    assert res is out and np.array_equal(out, ref)
+    with pytest.raises(InputError, match="out must be"):
+        spherical_harmonics(coords, 12, out=np.empty((64, 144), np.float32))
+    with pytest.raises(InputError, match="out must be"):
+        spherical_harmonics(coords, 12, out=np.empty((64, 100)))
+    assert spherical_harmonics(np.empty((0, 2)), 5).shape == (0, 25)
+    assert np.array_equal(spherical_harmonics(coords, 1), np.full((64, 1), math.sqrt(math.pi) / 2))
+
+
+def test_bad_arguments(coords):
+    with pytest.raises(InputError, match="convention"):
+        spherical_harmonics(coords, 10, convention="schmidt")
+    with pytest.raises(InputError, match="L must be"):
+        spherical_harmonics(coords, 0)
+    with pytest.raises(InputError, match="dtype"):
+        spherical_harmonics(coords, 10, dtype=np.float16)
+    with pytest.raises(InputError, match="swapped"):
+        spherical_harmonics(np.array([[10.0, 100.0]]), 10)
+
+
+def test_encoder_options(coords):
+    enc = get_encoder("sh:L=40")
+    assert enc.dim == 1600 and enc.meta["spec"] == "sh:L=40" and enc.meta["kind"] == "parameter-free"
+    assert np.array_equal(enc.encode(coords), spherical_harmonics(coords, 40))
+    e32 = get_encoder("sh:dtype=float32:convention=orthonormal").encode(coords)
+    assert e32.dtype == np.float32 and e32.shape == (64, 100)
+    assert np.abs(e32 - spherical_harmonics(coords, 10, convention="orthonormal")).max() < 1e-6
+    assert np.abs(get_encoder("sh").encode(coords) - np.load(SAT / "sh_L10.npy")).max() < 1e-10
+    with pytest.raises(InputError):
+        get_encoder("sh:convention=bogus")
+    with pytest.raises(InputError):
+        get_encoder("sh:L=0")
+
+
+def test_torch_wrapper(coords):
+    torch = pytest.importorskip("torch")
+    from geobench.baselines.sh import spherical_harmonics_torch
+
+    t = spherical_harmonics_torch(torch.from_numpy(coords), 10)
+    assert t.dtype == torch.float64 and np.array_equal(t.numpy(), spherical_harmonics(coords, 10))
+    t32 = spherical_harmonics_torch(torch.from_numpy(coords).float(), 10)
+    assert t32.dtype == torch.float32 and t32.shape == (64, 100)
+    assert np.abs(t32.numpy() - spherical_harmonics(coords, 10)).max() < 1e-4  # inputs were rounded to float32
