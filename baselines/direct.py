@@ -21,6 +21,8 @@ def wrap_features(lonlat: np.ndarray) -> np.ndarray:
     Mac Aodha et al. (2019) wrap the coordinates scaled to [-1, 1] with
     ``sin(pi x), cos(pi x)``. For longitude this makes -180 and 180 coincide; for latitude
     it maps the two poles to the same point (cos(pi) = cos(-pi)), as in the paper.
+    (SatCLIP's ``Wrap`` module instead uses unscaled radians, [cos lon, sin lon, cos lat,
+    sin lat], and its ``Direct`` returns ``deg2rad(lon, lat) - pi``; we follow the papers.)
     """
     z = np.pi * direct_features(lonlat)
     out = np.empty((lonlat.shape[0], 4))

@@ -204,6 +204,15 @@ def test_encoder_options(coords):
         get_encoder("sh:L=0")
 
 
+def test_encoder_fills_output_in_blocks(coords):
+    from geobench.baselines.sh import SHEncoder
+
+    enc = SHEncoder("sh-test", 25, None, {}, batch_size=10, L=5, convention="orthonormal", dtype="float32")
+    y = enc.encode(coords)
+    assert y.dtype == np.float32
+    assert np.array_equal(y, spherical_harmonics(coords, 5, "orthonormal", np.float32))
+
+
 def test_torch_wrapper(coords):
     torch = pytest.importorskip("torch")
     from geobench.baselines.sh import spherical_harmonics_torch
