@@ -34,7 +34,8 @@ def rff_weights(dim: int, sigma: float, seed: int, variant: str = "cos") -> tupl
     if variant not in VARIANTS:
         raise InputError(f"rff: unknown variant {variant!r}; use one of {', '.join(VARIANTS)}")
     if dim < 1 or (variant == "cossin" and dim % 2):
-        raise InputError(f"rff: dim must be a positive integer{' and even for cossin' if variant == 'cossin' else ''}, got {dim}")
+        even = " and even for variant=cossin" if variant == "cossin" else ""
+        raise InputError(f"rff: dim must be a positive integer{even}, got {dim}")
     if not (sigma > 0 and math.isfinite(sigma)):
         raise InputError(f"rff: sigma must be a positive number, got {sigma}")
     rng = np.random.default_rng(seed)

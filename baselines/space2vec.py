@@ -146,7 +146,8 @@ def _register_sphere(variant: str, doc: str) -> None:
     register_encoder(variant, kind="parameter-free", citation=SPHERE2VEC, license="MIT")(factory)
 
 
-_register_sphere("sphereC", "Sphere2Vec-sphereC: [sin phi_s, cos phi_s cos lambda_s, cos phi_s sin lambda_s] at S scales (dim 3S).")
+_register_sphere("sphereC", "Sphere2Vec-sphereC: [sin phi_s, cos phi_s cos lambda_s, cos phi_s sin lambda_s] "
+                            "at S scales (dim 3S).")
 _register_sphere("sphereC+", "Sphere2Vec-sphereC+: sphereC plus grid terms cos phi_s, sin/cos lambda_s (dim 6S).")
 _register_sphere("sphereM", "Sphere2Vec-sphereM: multi-scale lat/lon mixed with single-scale lon/lat (dim 5S).")
 _register_sphere("sphereM+", "Sphere2Vec-sphereM+: sphereM plus grid terms cos phi_s, sin/cos lambda_s (dim 8S).")

@@ -85,7 +85,8 @@ def test_sphere2vec_values():
     sc = one("sphereC")
     assert np.allclose(sc[:3], [sin(F), cos(F) * cos(L), cos(F) * sin(L)], atol=1e-14)
     assert np.allclose(sc[45:], [sin(F / 360), cos(F / 360) * cos(L / 360), cos(F / 360) * sin(L / 360)], atol=1e-14)
-    assert np.allclose(one("sphereC+")[:6], [sin(F), cos(F), sin(L), cos(L), cos(F) * cos(L), cos(F) * sin(L)], atol=1e-14)
+    scp = [sin(F), cos(F), sin(L), cos(L), cos(F) * cos(L), cos(F) * sin(L)]
+    assert np.allclose(one("sphereC+")[:6], scp, atol=1e-14)
     sm = [sin(F), cos(F) * cos(lam), cos(phi) * cos(L), cos(F) * sin(lam), cos(phi) * sin(L)]
     assert np.allclose(one("sphereM")[:5], sm, atol=1e-14)
     smp = [sin(F), cos(F), sin(L), cos(L)] + sm[1:]
