@@ -13,6 +13,9 @@ CONT_ORDER = ["Africa", "Asia", "Europe", "North America", "South America", "Oce
 
 def continent_table(records: list[dict], task: str, head: str, split: str) -> tuple[pd.DataFrame, dict]:
     """encoders x (Global + continents) mean primary metric over seeds; and n per continent."""
+    from .splits import parse_split
+
+    split = str(parse_split(split))
     records, _ = latest_by_key(records)
     rs = [r for r in records if r["task"] == task and r["head"] == head and r["split"] == split
           and r.get("status") == "ok"]
@@ -72,6 +75,8 @@ def plot_continents(records: list[dict], task: str, out: str | Path, *, head: st
 def plot_continents_from_runs(results_dir: str | Path, task: str, **kw) -> Path | None:
     results_dir = Path(results_dir)
     records = read_records(results_dir / "runs.jsonl")
+    from .splits import parse_split
+
     head, split = kw.get("head", "linear"), kw.get("split", "random")
-    safe = split.replace(":", "_").replace("=", "")
+    safe = str(parse_split(split)).replace(":", "_").replace("=", "")
     return plot_continents(records, task, results_dir / "continents" / f"{task}__{head}__{safe}.png", **kw)

@@ -60,7 +60,13 @@ def _expand(values: Iterable[str], all_names: Callable[[], list[str]]) -> list[s
                     out.extend(all_names())
                     continue
             out.append(part)
-    return list(dict.fromkeys(out))
+    seen, uniq = set(), []
+    for o in out:  # dedupe strings by value, encoder objects by identity
+        k = o if isinstance(o, str) else id(o)
+        if k not in seen:
+            seen.add(k)
+            uniq.append(o)
+    return uniq
 
 
 def offline_tasks() -> list[str]:

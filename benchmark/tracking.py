@@ -58,7 +58,7 @@ class Tracker:
                 m.log_params({k: str(v)[:500] for k, v in params.items()})
                 metrics = {k: float(v) for k, v in (record.get("metrics") or {}).items() if _num(v)}
                 for c, d in (record.get("per_continent") or {}).items():
-                    key = c.replace(" ", "_")
+                    key = _metric_name(c)
                     metrics.update({f"{key}.{k}": float(v) for k, v in d.items() if _num(v)})
                 metrics.update({f"time.{k}": float(v) for k, v in (record.get("timings") or {}).items()})
                 if metrics:
@@ -75,6 +75,11 @@ class Tracker:
                 self.mlflow.end_run()
             except Exception:
                 pass
+
+
+def _metric_name(s: str) -> str:
+    """MLflow allows alphanumerics and _-. :/ in names."""
+    return "".join(ch if ch.isalnum() or ch in "_-." else "_" for ch in s)
 
 
 def _num(v) -> bool:
