@@ -159,11 +159,12 @@ def official_hparams(L: int, *, num_layers: int = 2, capacity: int = 256, embed_
 
 
 def save_checkpoint(path: str | Path, nnet_state: dict, hparams: dict, *, epoch: int = 0, global_step: int = 0,
-                    extra_state: dict | None = None, record: dict | None = None) -> str:
+                    extra_state: dict | None = None, record: dict | None = None,
+                    prefix: str = "model.location.nnet.") -> str:
     """Write an official-format checkpoint atomically; returns its sha256.
 
-    ``nnet_state`` holds ``layers.{i}.*`` / ``last_layer.*`` tensors (stored under
-    ``model.location.nnet.``); ``extra_state`` adds other ``model.*`` tensors (e.g. the image
+    ``nnet_state`` holds ``layers.{i}.*`` / ``last_layer.*`` tensors (stored under ``prefix``,
+    ``model.location.nnet.`` for SatCLIP); ``extra_state`` adds other ``model.*`` tensors (e.g. the image
     projection, ``logit_scale``); ``record`` (plain JSON-like values) is stored under the
     ``geobench`` key (ignored by the official loaders).
     """
@@ -173,7 +174,7 @@ def save_checkpoint(path: str | Path, nnet_state: dict, hparams: dict, *, epoch:
 
     from geobench.cache import atomic_write_bytes
 
-    sd = {f"model.location.nnet.{k}": v.detach().cpu().contiguous() for k, v in nnet_state.items()}
+    sd = {f"{prefix}{k}": v.detach().cpu().contiguous() for k, v in nnet_state.items()}
     for k, v in (extra_state or {}).items():
         sd[f"model.{k}"] = v.detach().cpu().contiguous()
     ck = {"epoch": int(epoch), "global_step": int(global_step), "pytorch-lightning_version": "2.6.6",
