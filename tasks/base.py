@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -70,6 +71,10 @@ def register_task(spec: TaskSpec) -> Callable:
     """Decorator registering ``build(**options) -> DataFrame`` under ``spec.name``."""
     if spec.kind not in ("regression", "classification"):
         raise ValueError(f"task kind must be regression or classification, got {spec.kind!r}")
+    if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.+-]*", spec.name) or ".." in spec.name:
+        # the name becomes a cache file name and a results folder: it must not be a path
+        raise ValueError(f"invalid task name {spec.name!r}: use letters, digits, '_', '-', '.' or '+' "
+                         "(no path separators, no leading '.', no '..')")
 
     def deco(build: Callable[..., pd.DataFrame]) -> Callable[..., pd.DataFrame]:
         TASKS.register(spec.name, TaskEntry(spec, build))
