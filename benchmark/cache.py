@@ -43,8 +43,14 @@ def atomic_path(dest: Path) -> Iterator[Path]:
     On any exception the temp file is removed, so no half-written file is ever visible.
     """
     dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+    except OSError as e:
+        raise DataError(
+            f"cannot write {dest}: folder {dest.parent} cannot be created or written ({e.strerror}); "
+            "choose a writable folder (--results, GEOBENCH_CACHE)"
+        ) from e
     os.close(fd)
     try:
         yield Path(tmp)
