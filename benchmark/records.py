@@ -16,6 +16,8 @@ from typing import Any, Iterable
 
 from filelock import FileLock
 
+from .errors import DataError
+
 
 def record_key(task: str, encoder: str, head: str, split: str, seed: int, task_options: dict | None = None) -> str:
     """The identity of a result row. Task options other than the defaults are part of it."""
@@ -29,7 +31,11 @@ def append_records(path: Path, records: Iterable[dict[str, Any]]) -> None:
     if not lines:
         return
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise DataError(f"cannot write {path}: folder {path.parent} cannot be created ({e.strerror}); "
+                        "pass --results a writable folder") from e
     with FileLock(str(path) + ".lock"):
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
