@@ -57,12 +57,12 @@ def load_csp_checkpoint(path: str | Path) -> tuple[dict, dict, str]:
     hp = ck["hyper_parameters"]
     need = ("le_type", "pe_type", "frequency_num", "min_radius", "max_radius", "capacity", "num_hidden_layers",
             "embed_dim", "activation", "layernorm")
+    if hp.get("le_type") != "space2vec-grid" or hp.get("pe_type") != "csp-ffn":
+        raise CheckpointError(f"CSP checkpoint {path}: le_type/pe_type {hp.get('le_type')!r}/{hp.get('pe_type')!r} "
+                              "are not 'space2vec-grid'/'csp-ffn' (a SatCLIP checkpoint? use satclip:ckpt=...)")
     missing = [k for k in need if k not in hp]
     if missing:
         raise CheckpointError(f"CSP checkpoint {path}: hyper_parameters lack {missing}")
-    if hp["le_type"] != "space2vec-grid" or hp["pe_type"] != "csp-ffn":
-        raise CheckpointError(f"CSP checkpoint {path}: le_type/pe_type {hp['le_type']!r}/{hp['pe_type']!r} are not "
-                              "'space2vec-grid'/'csp-ffn' (a SatCLIP checkpoint? use satclip:ckpt=...)")
     state = {k[len(PREFIX):]: v for k, v in ck["state_dict"].items() if str(k).startswith(PREFIX)}
     S, hid, nl, emb = int(hp["frequency_num"]), int(hp["capacity"]), int(hp["num_hidden_layers"]), int(hp["embed_dim"])
     dims = [4 * S] + [hid] * nl + [emb]

@@ -1,0 +1,194 @@
+"""Contrastive pretraining: tiny runs, determinism, resume, soft targets, S2 path, leakage."""
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from geobench.encoding import get_encoder
+from geobench.errors import CheckpointError
+from geobench.encoders.satclip.pretrain import (PretrainConfig, Trainer, clip_loss, prepare_pairs, pretrain,
+                                                 soft_targets)
+
+S2_ROOT = Path(__file__).resolve().parents[2] / "shared" / "data" / "s2_tiles"
+
+
+def tiny(tmp: Path, **kw) -> PretrainConfig:
+    base = dict(n_pairs=300, epochs=3, batch_size=64, lr=1e-3, probe=False, tracking_uri="none", out=str(tmp),
+                rcf_k=32, seed=0)
+    base.update(kw)
+    return PretrainConfig(**base)
+
+
+@pytest.fixture(scope="module")
+def pairs(tmp_path_factory):
+    return prepare_pairs(tiny(tmp_path_factory.mktemp("p")))
+
+
+def _weights(tr: Trainer) -> dict:
+    return {k: v.detach().clone() for k, v in tr.model.state_dict().items()}
+
+
+def test_tiny_run_lowers_loss_and_is_deterministic(tmp_path, pairs):
+    cfg = tiny(tmp_path)
+    a = Trainer(cfg, pairs)
+    before = a.val_loss()
+    for e in range(cfg.epochs):
+        a.train_epoch(e)
+    after = a.val_loss()
+    assert after < before - 0.05, (before, after)
+    b = Trainer(cfg, pairs)
+    for e in range(cfg.epochs):
+        b.train_epoch(e)
+    wa, wb = _weights(a), _weights(b)
+    assert wa.keys() == wb.keys()
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)  # bit-identical
+    c = Trainer(replace(cfg, seed=1), pairs)
+    c.train_epoch(0)
+    assert not torch.equal(_weights(c)["location.nnet.layers.0.weight"], wa["location.nnet.layers.0.weight"])
+
+
+def test_resume_equals_uninterrupted_and_exports_official_checkpoint(tmp_path, pairs):
+    straight = pretrain(tiny(tmp_path / "a", epochs=3), pairs=pairs, verbose=False)
+    pretrain(tiny(tmp_path / "b", epochs=2), pairs=pairs, verbose=False)
+    resumed = pretrain(tiny(tmp_path / "b", epochs=3, resume=True), pairs=pairs, verbose=False)
+    assert [h["epoch"] for h in resumed["history"]] == [1, 2, 3]
+    assert resumed["val_loss"] == straight["val_loss"]
+    ka = torch.load(tmp_path / "a" / "last.ckpt", weights_only=True)["model"]
+    kb = torch.load(tmp_path / "b" / "last.ckpt", weights_only=True)["model"]
+    assert all(torch.equal(ka[k], kb[k]) for k in ka)
+    rec = json.loads((tmp_path / "a" / "satclip_L10.json").read_text())
+    assert rec["seed"] == 0 and rec["epochs"] == 3 and rec["wall_seconds"] > 0
+    assert len(rec["history"]) == 3 and rec["val_loss"] == rec["history"][-1]["val_loss"]
+    # the export is an official-format checkpoint; the encoder equals the trained tower
+    enc = get_encoder(f"satclip:ckpt={tmp_path / 'a' / 'satclip_L10.ckpt'}")
+    assert enc.meta["weights_sha256"] == rec["checkpoint_sha256"]
+    # resuming with other options is refused
+    with pytest.raises(CheckpointError, match="other options"):
+        pretrain(tiny(tmp_path / "b", epochs=4, lr=5e-4, resume=True), pairs=pairs, verbose=False)
+
+
+def test_exported_encoder_matches_trainer_embedding(tmp_path, pairs):
+    cfg = tiny(tmp_path, epochs=1, degree_p=1.0, L=6)
+    rec = pretrain(cfg, pairs=pairs, verbose=False)
+    x = np.array([[100.0, 10.0], [-60.0, -20.0], [179.0, 80.0]])
+    enc = get_encoder(f"satclip:L=6:ckpt={tmp_path / rec['checkpoint']}")
+    tr = Trainer(cfg, pairs)
+    tr.load_state(tmp_path / "last.ckpt")
+    assert np.abs(enc.encode(x) - tr.embed(x)).max() < 1e-4
+
+
+def test_soft_targets_identical_images_share_mass():
+    t = torch.tensor([[1.0, 0.0, 2.0], [0.0, 1.0, 0.0], [1.0, 0.0, 2.0], [-1.0, 3.0, 0.5]])
+    T = soft_targets(t, tau=0.1)
+    assert torch.allclose(T.sum(1), torch.ones(4))
+    assert torch.equal(T[0, 0], T[0, 2]) and torch.equal(T[2, 0], T[2, 2])
+    assert torch.equal(T[1, 0], T[1, 2]) and torch.equal(T[3, 0], T[3, 2])
+    assert float(T[0, 0]) > 0.45 and float(T[0, 1]) < 0.05  # the two copies take almost all mass
+    # with distinct teachers and a small tau, soft targets approach the hard (diagonal) loss
+    loc, img = torch.randn(5, 8), torch.randn(5, 8)
+    eye_like = soft_targets(torch.eye(5), tau=0.01)
+    assert torch.allclose(clip_loss(loc, img, torch.tensor(2.0), eye_like), clip_loss(loc, img, torch.tensor(2.0)),
+                          atol=1e-5)
+
+
+def test_soft_target_run(tmp_path, pairs):
+    cfg = tiny(tmp_path, soft_targets=True, epochs=2)
+    tr = Trainer(cfg, pairs)
+    before = tr.val_loss()
+    tr.train_epoch(0)
+    tr.train_epoch(1)
+    assert tr.val_loss() < before
+
+
+def test_pretraining_reads_only_imagery_and_the_land_mask(tmp_path, monkeypatch, empty_cache):
+    """Leakage rule: pixels come from imagery/bmng.jpg only; the land mask (land-10m.json, or
+    the elevation grid's no-data mask as a fallback) only chooses locations."""
+    import geobench.data as gdata
+    from geobench.encoders import imagery
+    from geobench.encoders.rcf import RCFeaturizer
+
+    names: list[str] = []
+    orig_declared, orig_fetch = gdata.get_declared, gdata.fetch
+    monkeypatch.setattr(gdata, "get_declared", lambda name, *a, **k: (names.append(name), orig_declared(name, *a, **k))[1])
+    monkeypatch.setattr(gdata, "fetch", lambda name, *a, **k: (names.append(name), orig_fetch(name, *a, **k))[1])
+    seen: list[np.ndarray] = []
+    orig_transform = RCFeaturizer.transform
+
+    def spy(self, images):
+        seen.append(np.array(images))
+        return orig_transform(self, images)
+
+    monkeypatch.setattr(RCFeaturizer, "transform", spy)
+    cfg = tiny(tmp_path, n_pairs=120, epochs=1, batch_size=32)
+    rec = pretrain(cfg, verbose=False)
+    assert "imagery/bmng.jpg" in names
+    assert set(names) <= {"imagery/bmng.jpg", "countries/land-10m.json", "elevation/Altitude.h5"}, set(names)
+    # every image tensor the teacher saw is a crop of Blue Marble pixels at the pair locations
+    from geobench.encoders.satclip.data import training_locations
+
+    lonlat = training_locations(120, seed=cfg.data_seed)
+    fed = np.concatenate(seen)
+    assert fed.shape == (120, 3, 32, 32)
+    assert np.array_equal(fed, imagery.crops(lonlat, 32))
+    assert rec["data"]["source"] == "bmng"
+
+
+def test_s2_tiles_path_and_vision_weights(tmp_path):
+    from geobench.encoders.satclip.data import s2_images
+    from geobench.encoders.satclip.vision import ResNet18
+
+    lonlat, imgs = s2_images(S2_ROOT)
+    assert imgs.shape[:2] == (3, 12) and imgs.dtype == np.float32
+    assert 0 < float(np.median(imgs)) < 1  # reflectance (DN / 10000)
+    rec = pretrain(PretrainConfig(s2_root=str(S2_ROOT), epochs=3, batch_size=8, probe=False, tracking_uri="none",
+                                  out=str(tmp_path / "rcf"), rcf_k=16), verbose=False)
+    assert rec["data"]["n_tiles"] == 3 and rec["data"]["teacher"] == "rcf"
+    assert all(np.isfinite(h["train_loss"]) for h in rec["history"])
+    # a user-supplied ResNet-18 state dict (torchgeo/timm names, 13 bands, with prefix and fc)
+    torch.manual_seed(0)
+    net = ResNet18(13)
+    sd = {f"backbone.{k}": v for k, v in net.state_dict().items()}
+    sd["backbone.fc.weight"], sd["backbone.fc.bias"] = torch.zeros(1000, 512), torch.zeros(1000)
+    wpath = tmp_path / "resnet18.pth"
+    torch.save(sd, wpath)
+    rec = pretrain(PretrainConfig(s2_root=str(S2_ROOT), vision_weights=str(wpath), epochs=2, batch_size=8,
+                                  probe=False, tracking_uri="none", out=str(tmp_path / "rn")), verbose=False)
+    assert rec["data"]["teacher"] == "resnet18" and rec["data"]["in_channels"] == 13
+    net.eval()
+    with torch.no_grad():
+        x = np.concatenate([imgs[:, :10], np.zeros_like(imgs[:, :1]), imgs[:, 10:]], axis=1)
+        want = net(torch.from_numpy(x)).numpy()
+    from geobench.encoders.satclip.vision import load_resnet18
+
+    got = load_resnet18(wpath).features(imgs)
+    assert np.allclose(got, want, atol=1e-5)
+
+
+def test_bad_vision_weights(tmp_path):
+    from geobench.encoders.satclip.vision import load_resnet18
+
+    p = tmp_path / "bad.pth"
+    torch.save({"conv1.weight": torch.zeros(64, 13, 7, 7)}, p)
+    with pytest.raises(CheckpointError, match="missing"):
+        load_resnet18(p)
+    p.write_bytes(b"junk")
+    with pytest.raises(CheckpointError, match="weights_only"):
+        load_resnet18(p)
+
+
+def test_cli_help_and_recipe(capsys):
+    from geobench.encoders.pretrain_cli import main, parse_config
+
+    with pytest.raises(SystemExit) as e:
+        main("satclip", ["--help"])
+    assert e.value.code == 0
+    assert "--soft-targets" in capsys.readouterr().out
+    cfg, _ = parse_config("satclip", ["--recipe", "official", "--soft-targets", "--dropout", "0.1", "--L", "40"])
+    assert (cfg.soft_targets, cfg.dropout, cfg.L, cfg.lr, cfg.weight_decay) == (False, 0.5, 40, 1e-4, 0.01)
+    assert cfg.command.startswith("geobench pretrain satclip --recipe official")
+    assert main("nonsense", []) == 2
