@@ -29,9 +29,10 @@ class Tracker:
         if not self.enabled:
             return
         try:
-            logging.getLogger("mlflow").setLevel(logging.ERROR)
-            logging.getLogger("alembic").setLevel(logging.ERROR)
             import mlflow
+
+            for name in ("mlflow", "alembic"):  # after import: mlflow configures its logger then
+                logging.getLogger(name).setLevel(logging.ERROR)
 
             self.mlflow = mlflow
             mlflow.set_tracking_uri(uri or default_uri(results_dir))
