@@ -1,0 +1,315 @@
+"""The reproduction report: the full grid, embedding maps, the Africa hold-out figure and
+``docs/results.md``. Every number in the report is computed here from ``runs.jsonl``."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+GLOBAL_TASKS = ("air_temperature", "elevation", "population", "countries", "biome", "ecoregions")
+FEWSHOT_TASKS = ("countries", "ecoregions")  # the paper's few-shot (1 %) hold-out tasks
+MAP_ENCODERS = ("satclip", "satclip:L=40", "sh_siren_random", "geoclip", "csp", "mosaiks", "sh:L=10")
+AFRICA_FEWSHOT = "continent:Africa:fewshot=0.01"
+
+
+def holdout_split(task: str) -> str | None:
+    """The paper's Africa hold-out for a task: few-shot for countries/ecoregions, zero-shot otherwise.
+    US-only tasks (median income, California housing) have no Africa hold-out."""
+    if task not in GLOBAL_TASKS:
+        return None
+    return AFRICA_FEWSHOT if task in FEWSHOT_TASKS else "continent:Africa"
+
+
+def grid_plan(tasks: list[str]) -> list[tuple[str, list[str]]]:
+    """(task, splits) pairs of the reproduction grid."""
+    out = []
+    for t in tasks:
+        splits = ["random", "spatial_block"]
+        h = holdout_split(t)
+        if h:
+            splits.append(h)
+        out.append((t, splits))
+    return out
+
+
+def reproduce(args) -> int:
+    """`geobench reproduce`: run (resumably) the grid, then regenerate every report artefact."""
+    from .leaderboard import write_leaderboard
+    from .provenance import command_line
+    from .runner import offline_tasks, run_grid
+
+    t0 = time.perf_counter()
+    results = Path(args.results)
+    n_run = 0
+    for task, splits in grid_plan(offline_tasks()):
+        res = run_grid([task], args.encoder, args.head, splits, args.seeds, results_dir=results,
+                       executor=args.executor, n_jobs=args.jobs, tracking_uri=args.tracking_uri,
+                       command=command_line())
+        n_run += len(res.records)
+        print(f"{task}: {len(res.records)} cell(s) run, {res.skipped} already done, {res.wall_seconds:.0f}s",
+              flush=True)
+    write_leaderboard(results)
+    write_figures(results)
+    write_results_md(results, Path("docs") / "results.md")
+    print(f"reproduce: {n_run} cell(s) run; total wall time {time.perf_counter() - t0:.0f}s")
+    return 0
+
+
+def write_figures(results: Path, *, encoders: tuple[str, ...] = MAP_ENCODERS) -> list[Path]:
+    from .plots import plot_continents_from_runs
+    from .records import read_records
+
+    records = read_records(results / "runs.jsonl")
+    out = []
+    for task in sorted({r["task"] for r in records}):
+        for split in ("random", holdout_split(task)):
+            if split:
+                p = plot_continents_from_runs(results, task, split=split)
+                if p:
+                    out.append(p)
+    out += plot_embedding_maps(results / "maps", encoders)
+    p = plot_africa_ecoregions(results, records)
+    if p:
+        out.append(p)
+    return out
+
+
+def plot_cli(args, records: list[dict]) -> int:
+    results = Path(args.results)
+    if args.kind == "maps":
+        for p in plot_embedding_maps(results / "maps", tuple(args.encoder or MAP_ENCODERS)):
+            print(f"wrote {p}")
+    else:
+        p = plot_africa_ecoregions(results, records, head=args.head)
+        print(f"wrote {p}" if p else "no ecoregions Africa few-shot results; run the grid first")
+    return 0
+
+
+# --- embedding maps -------------------------------------------------------------------------
+
+def embedding_grid(encoder: str, res_deg: float = 1.0):
+    """Embeddings of ``encoder`` on a regular lon/lat grid of cell centres, as an xarray Dataset
+    with variable ``embedding`` (lat, lon, feature)."""
+    import xarray as xr
+
+    from .encoding import get_encoder
+
+    lon = np.arange(-180 + res_deg / 2, 180, res_deg)
+    lat = np.arange(90 - res_deg / 2, -90, -res_deg)
+    LON, LAT = np.meshgrid(lon, lat)
+    enc = get_encoder(encoder)
+    emb = np.asarray(enc.encode(np.column_stack([LON.ravel(), LAT.ravel()])), dtype=np.float32)
+    return xr.Dataset({"embedding": (("lat", "lon", "feature"), emb.reshape(lat.size, lon.size, -1))},
+                      coords={"lat": lat, "lon": lon, "feature": np.arange(emb.shape[1])},
+                      attrs={"encoder": encoder, "res_deg": res_deg})
+
+
+def pca_rgb(ds) -> np.ndarray:
+    """First three principal components of the embedding, scaled to [0, 1] (1st-99th percentile)."""
+    from sklearn.decomposition import PCA
+
+    e = ds["embedding"].values
+    flat = e.reshape(-1, e.shape[-1]).astype(np.float64)
+    k = min(3, flat.shape[1])
+    comp = PCA(n_components=k, random_state=0).fit_transform(flat)
+    if k < 3:
+        comp = np.concatenate([comp, np.zeros((comp.shape[0], 3 - k))], 1)
+    lo, hi = np.percentile(comp, 1, axis=0), np.percentile(comp, 99, axis=0)
+    rgb = np.clip((comp - lo) / np.where(hi > lo, hi - lo, 1), 0, 1)
+    return rgb.reshape(e.shape[0], e.shape[1], 3)
+
+
+def _coastlines(ax) -> None:
+    try:
+        import shapely
+
+        from geobench.tasks.geometry import land_geometry
+
+        land = land_geometry().simplify(0.2)
+        for poly in getattr(land, "geoms", [land]):
+            x, y = poly.exterior.xy
+            ax.plot(x, y, color="black", lw=0.3)
+    except Exception:  # coastlines are decoration; the map is still meaningful without them
+        pass
+
+
+def plot_embedding_maps(out_dir: Path, encoders: tuple[str, ...], res_deg: float = 1.0) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for enc in encoders:
+        try:
+            ds = embedding_grid(enc, res_deg)
+        except Exception as e:  # an encoder whose weights are unavailable is skipped, loudly
+            print(f"maps: skipping {enc}: {e}")
+            continue
+        rgb = pca_rgb(ds)
+        fig, ax = plt.subplots(figsize=(8, 4.3))
+        ax.imshow(rgb, extent=(-180, 180, -90, 90), interpolation="nearest")
+        _coastlines(ax)
+        ax.set_xlim(-180, 180)
+        ax.set_ylim(-90, 90)
+        ax.set_title(f"{enc}: first 3 principal components of the embedding as RGB ({res_deg:g}° grid)", fontsize=9)
+        ax.set_xlabel("longitude")
+        ax.set_ylabel("latitude")
+        fig.tight_layout()
+        p = out_dir / f"embedding_{enc.replace(':', '_').replace('=', '')}.png"
+        fig.savefig(p, dpi=100)
+        plt.close(fig)
+        paths.append(p)
+    return paths
+
+
+# --- Africa few-shot ecoregions --------------------------------------------------------------
+
+def plot_africa_ecoregions(results: Path, records: list[dict], *, head: str = "linear", seed: int = 0,
+                           encoders: tuple[str, ...] | None = None) -> Path | None:
+    """True ecoregions over Africa next to each encoder's predictions (few-shot hold-out), with the
+    sparse Africa training points marked. Drawn from the stored per-point predictions."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .records import latest_by_key
+    from .splits import apply_split, parse_split
+    from .tasks_api import load_task
+
+    split = str(parse_split(AFRICA_FEWSHOT))
+    recs, _ = latest_by_key(records)
+    rs = [r for r in recs if r["task"] == "ecoregions" and r["split"] == split and r["head"] == head
+          and r["seed"] == seed and r.get("status") == "ok" and r.get("predictions")
+          and (encoders is None or r["encoder"] in encoders)]
+    if not rs:
+        return None
+    rs.sort(key=lambda r: -r["metrics"]["accuracy"])
+    rs = rs[:5]
+    opts = rs[0].get("task_options") or {}
+    pts = load_task("ecoregions", **opts)
+    tr, _, _ = apply_split(pts.df, parse_split(split), seed)
+    af_train = tr[pts.df["continent"].to_numpy()[tr] == "Africa"]
+    colors = np.random.default_rng(0).uniform(0.15, 0.95, size=(len(pts.classes), 3))
+    panels = [("true labels", None)] + [(r["encoder"], r) for r in rs]
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 3.6), squeeze=False)
+    first = pd.read_parquet(results / rs[0]["predictions"])
+    for ax, (title, r) in zip(axes[0], panels):
+        df = first if r is None else pd.read_parquet(results / r["predictions"])
+        col = df["y"] if r is None else df["pred"]
+        ax.scatter(df["lon"], df["lat"], c=colors[col.to_numpy()], s=1.2, linewidths=0)
+        ax.scatter(pts.df["lon"].to_numpy()[af_train], pts.df["lat"].to_numpy()[af_train], marker="x",
+                   c="black", s=12, lw=0.8, label=f"train points in Africa (n={af_train.size})")
+        acc = "" if r is None else f"\nacc {r['metrics']['accuracy']:.3f}"
+        ax.set_title(f"{title}{acc}", fontsize=8)
+        ax.set_xlim(-20, 55)
+        ax.set_ylim(-37, 40)
+        ax.set_aspect("equal")
+        ax.set_xticks([])
+        ax.set_yticks([])
+    axes[0][0].legend(loc="lower left", fontsize=6)
+    fig.suptitle(f"Ecoregions, Africa few-shot (1%) hold-out, {head} head, seed {seed}", fontsize=9)
+    fig.tight_layout()
+    out = results / "maps" / f"africa_ecoregions_{head}.png"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=90)
+    plt.close(fig)
+    return out
+
+
+# --- docs/results.md ------------------------------------------------------------------------
+
+def comparison_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Ours vs published for every published number with a counterpart in our leaderboard."""
+    try:
+        from .published import PUBLISHED
+    except ImportError:
+        return pd.DataFrame()
+    from .tasks_api import get_spec
+
+    rows = []
+    for p in PUBLISHED:
+        split = "random:train=0.6:val=0.2" if p.split == "random" else p.split
+        if p.split.startswith("continent"):
+            from .splits import parse_split
+
+            split = str(parse_split(p.split))
+        head = {"linear probe": "linear", "linear": "linear", "mlp": "mlp", "MLP": "mlp"}.get(p.head, p.head)
+        ours = table[(table.task == p.task) & (table.encoder == p.encoder) & (table["head"] == head)
+                     & (table.split == split) & (table.status == "ok")]
+        if ours.empty or p.metric != ours.metric.iloc[0]:
+            ours_val = np.nan
+        else:
+            ours_val = float(ours["mean"].iloc[0])
+        try:
+            fidelity = get_spec(p.task).fidelity
+        except Exception:
+            fidelity = "?"
+        rows.append({"task": p.task, "encoder": p.encoder, "head": head, "split": p.split, "metric": p.metric,
+                     "published": p.value, "ours": ours_val, "diff": ours_val - p.value, "source": p.source,
+                     "variant": p.variant, "fidelity": fidelity})
+    return pd.DataFrame(rows)
+
+
+def write_results_md(results: Path, out: Path) -> Path:
+    from .leaderboard import markdown, summarize
+    from .records import read_records
+
+    records = read_records(results / "runs.jsonl")
+    table, dropped = summarize(records)
+    n_ok = sum(r.get("status") == "ok" for r in records)
+    lines = ["# geobench results", "",
+             "Generated by `geobench reproduce` from `results/runs.jsonl`; nothing here is typed by hand.",
+             f"{len(records)} records ({n_ok} ok), {table.task.nunique()} tasks, {table.encoder.nunique()} encoders.",
+             ""]
+    narrative = Path(__file__).with_name("results_narrative.md")
+    if narrative.exists():
+        lines += [narrative.read_text(), ""]
+    lines += ["## Findings computed from the runs", ""] + findings(table) + [""]
+    comp = comparison_table(table)
+    if not comp.empty:
+        lines += ["## Ours vs published", "",
+                  "| task | encoder | head | split | metric | published | ours | diff | data | source |",
+                  "|---|---|---|---|---|---|---|---|---|---|"]
+        for _, r in comp.iterrows():
+            ours = "–" if np.isnan(r.ours) else f"{r.ours:.3f}"
+            diff = "–" if np.isnan(r["diff"]) else f"{r['diff']:+.3f}"
+            lines.append(f"| {r.task} | {r.encoder} ({r.variant}) | {r['head']} | {r.split} | {r.metric} | "
+                         f"{r.published:.3f} | {ours} | {diff} | {r.fidelity} | {r.source} |")
+        lines.append("")
+    lines += ["## Figures", ""]
+    for p in sorted((results / "continents").glob("*.png")) if (results / "continents").exists() else []:
+        lines.append(f"![{p.stem}](../results/continents/{p.name})")
+    for p in sorted((results / "maps").glob("*.png")) if (results / "maps").exists() else []:
+        lines.append(f"![{p.stem}](../results/maps/{p.name})")
+    lines += ["", "## Leaderboard", "", markdown(table)]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n".join(lines))
+    return out
+
+
+def findings(table: pd.DataFrame) -> list[str]:
+    """Short, data-driven statements (best encoder per task/split; L=10 vs L=40 on hold-out)."""
+    ok = table[table.status == "ok"]
+    out = []
+    for (head, split), g in ok.groupby(["head", "split"]):
+        wins = g.loc[g.groupby("task")["mean"].idxmax()]
+        best = ", ".join(f"{r.task}: **{r.encoder}** ({r['mean']:.3f})" for _, r in wins.iterrows())
+        out.append(f"- best per task, `{head}` head, `{split}`: {best}")
+    for a, b in (("satclip", "satclip:L=40"), ("sh:L=10", "sh:L=40")):
+        for split in sorted(ok.split.unique()):
+            if not split.startswith("continent"):
+                continue
+            g = ok[(ok.split == split) & (ok["head"] == "linear")]
+            ga, gb = g[g.encoder == a].set_index("task")["mean"], g[g.encoder == b].set_index("task")["mean"]
+            common = ga.index.intersection(gb.index)
+            if len(common):
+                n = int((ga[common] > gb[common]).sum())
+                out.append(f"- `{split}` (linear): {a} beats {b} on {n} of {len(common)} tasks "
+                           f"({', '.join(f'{t} {ga[t]:.3f} vs {gb[t]:.3f}' for t in common)})")
+    return out
