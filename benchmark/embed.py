@@ -3,10 +3,14 @@
 Cache layout: ``$GEOBENCH_CACHE/emb/<encoder-id>/<points-sha256[:16]>.npy`` (float32, row
 order = the task's points) plus a ``.json`` sidecar with the encoder spec, the points'
 sha256, the shape and the embedding time. The encoder id includes its options and weights
-checksum, so a changed encoder never reuses a stale file.
+checksum, so a changed encoder never reuses a stale file. User-supplied encoders (a callable
+or an object, ``meta["kind"] == "user"``) have no options or weights to key on: their id also
+holds a fingerprint of their output on 64 of the task's points, so editing the function and
+running again under the same name recomputes instead of reusing the old embedding.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from pathlib import Path
@@ -15,15 +19,30 @@ import numpy as np
 
 from .cache import atomic_save_npy, atomic_write_json, cache_dir
 from .encoding import Encoder, check_embedding, encoder_id
+from .errors import InputError
+
+N_FINGERPRINT = 64
 
 
-def embedding_path(enc: Encoder, points_sha: str) -> Path:
-    return cache_dir("emb", encoder_id(enc)) / f"{points_sha[:16]}.npy"
+def output_fingerprint(enc: Encoder, lonlat: np.ndarray) -> str | None:
+    """For user encoders, a short hash of ``enc.encode`` on 64 evenly spaced rows of ``lonlat``
+    ((N, 2) lon/lat degrees); None for registered encoders (identified by spec and weights)."""
+    if enc.meta.get("kind") != "user":
+        return None
+    n = lonlat.shape[0]
+    idx = np.unique(np.linspace(0, n - 1, min(n, N_FINGERPRINT)).astype(np.int64))
+    out = np.ascontiguousarray(np.asarray(enc.encode(lonlat[idx]), dtype=np.float64))
+    return hashlib.sha256(repr(out.shape).encode() + out.tobytes()).hexdigest()[:12]
 
 
-def cached_embedding(enc: Encoder, points_sha: str) -> tuple[Path, dict] | None:
+def embedding_path(enc: Encoder, points_sha: str, fingerprint: str | None = None) -> Path:
+    eid = encoder_id(enc) + (f"-u{fingerprint}" if fingerprint else "")
+    return cache_dir("emb", eid) / f"{points_sha[:16]}.npy"
+
+
+def cached_embedding(enc: Encoder, points_sha: str, fingerprint: str | None = None) -> tuple[Path, dict] | None:
     """(path, sidecar) of a valid cached embedding, or None."""
-    p = embedding_path(enc, points_sha)
+    p = embedding_path(enc, points_sha, fingerprint)
     side = p.with_suffix(".json")
     if not (p.exists() and side.exists()):
         return None
@@ -40,18 +59,24 @@ def cached_embedding(enc: Encoder, points_sha: str) -> tuple[Path, dict] | None:
 def embed(enc: Encoder, lonlat: np.ndarray, points_sha: str, *, force: bool = False) -> tuple[Path, dict]:
     """Embed ``lonlat`` ((N, 2) lon/lat degrees) with ``enc`` unless cached; return (path, sidecar).
 
-    Embeddings are validated (shape, finite) and stored as float32.
+    Embeddings are validated (shape, finite, also after the cast to float32) and stored as float32.
     """
+    fp = output_fingerprint(enc, lonlat)
     if not force:
-        hit = cached_embedding(enc, points_sha)
+        hit = cached_embedding(enc, points_sha, fp)
         if hit is not None:
             return hit
     t0 = time.perf_counter()
     emb = check_embedding(enc, enc.encode(lonlat), lonlat.shape[0])
     seconds = time.perf_counter() - t0
-    emb = np.ascontiguousarray(emb, dtype=np.float32)
-    p = embedding_path(enc, points_sha)
-    meta = {"encoder": enc.meta.get("spec", enc.name), "encoder_id": encoder_id(enc),
+    with np.errstate(over="ignore"):  # reported below, naming the encoder
+        emb = np.ascontiguousarray(emb, dtype=np.float32)
+    if not np.isfinite(emb).all():
+        spec = enc.meta.get("spec", enc.name)
+        raise InputError(f"encoder {spec!r} returned values beyond the float32 range (|x| > 3.4e38); "
+                         "rescale its output")
+    p = embedding_path(enc, points_sha, fp)
+    meta = {"encoder": enc.meta.get("spec", enc.name), "encoder_id": p.parent.name,
             "points_sha256": points_sha, "shape": list(emb.shape), "embed_seconds": round(seconds, 4),
             "weights_sha256": enc.meta.get("weights_sha256")}
     atomic_save_npy(p, emb)
