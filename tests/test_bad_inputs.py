@@ -614,7 +614,30 @@ def _head_const(c: Ctx):
     return make_head("linear", "regression", seed=0).fit(X, np.full(50, 3.5))
 
 
+def _edited_user_encoder(c: Ctx):
+    """The same name for two different functions (a notebook cell edited and re-run)."""
+    import geobench
+
+    def lat_only(x):
+        return np.stack([np.sin(np.deg2rad(x[:, 1])), np.cos(np.deg2rad(x[:, 1]))], 1)
+
+    def noise(x):
+        return np.random.default_rng(0).normal(size=(len(x), 2))
+
+    kw = dict(name="mine", tasks=["air_temperature"], seeds=1, progress=False, n_boot=0)
+    return [geobench.evaluate(f, results_dir=c.tmp / f"r{i}", **kw)["r2"].item()
+            for i, f in enumerate((lat_only, noise, lat_only))]
+
+
+def _check_edited_user_encoder(c: Ctx, r2) -> None:
+    assert r2[0] > 0.7 and abs(r2[1]) < 0.05  # the noise encoder's own result, not the cached one
+    assert r2[2] == r2[0]  # back to the first function: its cached embedding is reused
+
+
 HEADS_ENCODERS = [
+    Case("user-encoder-edited-under-same-name", _edited_user_encoder, None, check=_check_edited_user_encoder),
+    Case("encoder-overflows-float32", _run_task("air_temperature", enc=_enc("hugeenc", lambda x: x * 1e300, 2)),
+         InputError, ("encoder 'hugeenc'", "float32 range", "rescale")),
     Case("unseen-test-class", _run_unseen, None, check=_check_unseen),
     Case("zero-variance-target-runner", _run_task("_bad_const"), InputError,
          ("zero variance", "15.0", "check the task's target column")),
