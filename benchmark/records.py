@@ -62,7 +62,8 @@ def _json_default(o: Any) -> Any:
 
 
 def read_records(path: Path, *, warn: bool = True) -> list[dict[str, Any]]:
-    """All complete records in file order. Torn or invalid lines are skipped with a warning."""
+    """All complete records in file order. Torn or invalid lines (not JSON, or not an object
+    with a string ``key``) are skipped with a warning."""
     path = Path(path)
     if not path.exists():
         return []
@@ -73,8 +74,13 @@ def read_records(path: Path, *, warn: bool = True) -> list[dict[str, Any]]:
                 bad += 1
                 continue
             try:
-                out.append(json.loads(line))
-            except json.JSONDecodeError:
+                r = json.loads(line)
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                bad += 1
+                continue
+            if isinstance(r, dict) and isinstance(r.get("key"), str):
+                out.append(r)
+            else:  # valid JSON but not a result row (a foreign tool, a hand edit)
                 bad += 1
     if bad and warn:
         warnings.warn(f"{path}: skipped {bad} incomplete or invalid line(s)", stacklevel=2)
