@@ -415,7 +415,25 @@ def _append_under_file(c: Ctx):
     return append_records(f / "results" / "runs.jsonl", [{"key": "k"}])
 
 
+def _foreign_lines_in_runs(c: Ctx):
+    runs = c.results / "runs.jsonl"
+    runs.write_bytes(b'[1, 2]\n{"no": "key"}\n\xff\xfe garbage\n"text"\n')
+    return run_grid(["air_temperature"], ["direct"], ["linear"], ["random"], 1, results_dir=c.results, **RUN)
+
+
+def _check_foreign_lines(c: Ctx, res) -> None:
+    from geobench.records import read_records
+
+    assert len(res.records) == 1
+    with pytest.warns(UserWarning, match="skipped 4 incomplete or invalid line"):
+        assert [r["key"] for r in read_records(c.results / "runs.jsonl")] == [res.records[0]["key"]]
+    again = run_grid(["air_temperature"], ["direct"], ["linear"], ["random"], 1, results_dir=c.results, **RUN)
+    assert again.skipped == 1 and again.records == []
+    (c.results / "runs.jsonl").write_bytes(b"")  # the foreign lines are not ours to check below
+
+
 DATA = [
+    Case("runs-jsonl-with-foreign-lines", _foreign_lines_in_runs, None, check=_check_foreign_lines),
     Case("results-dir-not-writable-run", _results_under_file, DataError,
          ("a-file/results", "not a directory", "writable folder")),
     Case("results-dir-not-writable-records", _append_under_file, DataError,
