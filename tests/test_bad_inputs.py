@@ -588,6 +588,8 @@ CHECKPOINTS = [
          (f"legendre_polys={L_CK}", "L=10 was requested", f"use L={L_CK}")),
     Case("ckpt-L-mismatch-via-encoder-spec", _satclip_encoder_wrong_L, CheckpointError,
          (f"legendre_polys={L_CK}", f"satclip:L={L_CK}:ckpt=")),
+    Case("satclip-no-shipped-checkpoint-for-L", lambda c: get_encoder("satclip:L=7"), CheckpointError,
+         ("no shipped satclip checkpoint for l=7", "satclip:L=7:ckpt=PATH")),
     Case("geoclip-weights-garbage", _geoclip_bad(b"\x00" * 64), CheckpointError,
          ("cannot be read as a torch state_dict", "fetch it again")),
     Case("geoclip-weights-missing-tensor", _geoclip_bad(_geoclip_missing), CheckpointError,
@@ -821,3 +823,17 @@ def test_fetch_sources_are_https_only(monkeypatch, tmp_path):
     with pytest.raises(urllib.error.URLError):
         data._download(npm_file.source, tmp_path / "x")
     assert seen and all(u.startswith("https://registry.npmjs.org/") for u in seen)
+
+
+def test_refused_pickle_payload_is_live(tmp_path):
+    """The pickle case above is meaningful: without weights_only the payload runs."""
+    import torch
+
+    from geobench.encoders.satclip.checkpoint import load_checkpoint
+
+    p = _pickle_bomb(Ctx(tmp_path, tmp_path, None, None))
+    with pytest.raises(CheckpointError, match="weights_only=True"):
+        load_checkpoint(p)
+    assert not (tmp_path / "pwned").exists()
+    torch.load(p, weights_only=False)  # what an unsafe loader would do
+    assert (tmp_path / "pwned").exists()
