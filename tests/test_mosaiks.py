@@ -30,6 +30,8 @@ def test_rcf_deterministic_under_seed(fit_imgs):
     fa, fb, fc = a.transform(fit_imgs), b.transform(fit_imgs), c.transform(fit_imgs)
     assert fa.shape == (300, 64) and fa.dtype == np.float32
     np.testing.assert_array_equal(fa, fb)
+    b.threads, b.chunk = 1, 7  # single-threaded chunks: the thread count never changes the features
+    np.testing.assert_array_equal(b.transform(fit_imgs), fa)
     assert np.abs(fa - fc).max() > 0.05
     assert (fa >= 0).all() and (fa > 0).mean() > 0.2  # ReLU features, not all dead
 
