@@ -54,6 +54,7 @@ def atomic_path(dest: Path) -> Iterator[Path]:
     os.close(fd)
     try:
         yield Path(tmp)
+        os.chmod(tmp, _umask_mode())  # mkstemp makes 0600 files; give the usual permissions
         os.replace(tmp, dest)
     except BaseException:
         try:
@@ -61,6 +62,12 @@ def atomic_path(dest: Path) -> Iterator[Path]:
         except FileNotFoundError:
             pass
         raise
+
+
+def _umask_mode() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
 
 
 def atomic_write_bytes(dest: Path, data: bytes) -> None:
