@@ -63,6 +63,12 @@ def head_is_applicable(name: str, kind: str, n_classes: int | None = None) -> tu
     return HEADS.get(name).is_applicable(kind, n_classes)
 
 
+def not_applicable_reason(name: str, kind: str, n_classes: int | None = None) -> str | None:
+    """The reason head ``name`` cannot run on such a task, or None if it can."""
+    ok, reason = head_is_applicable(name, kind, n_classes)
+    return None if ok else (reason or f"head {name!r} is not applicable")
+
+
 def _as_2d_float(X: Any, what: str) -> np.ndarray:
     try:
         a = np.asarray(X)
@@ -535,7 +541,7 @@ class MLPHead(Head):
         Xt = torch.from_numpy(((X - self._mu) / self._sd).astype(np.float32))
         Xv = torch.from_numpy(((X_val - self._mu) / self._sd).astype(np.float32))
         if self.kind == "regression":
-            self._ymu, self._ysd = float(y.mean()), float(y.std())
+            self._ymu, self._ysd = float(y.mean()), float(y.std()) or 1.0
             yt = torch.from_numpy(((y - self._ymu) / self._ysd).astype(np.float32))[:, None]
             yv = torch.from_numpy(((y_val - self._ymu) / self._ysd).astype(np.float32))[:, None]
             d_out, loss_fn = 1, torch.nn.functional.mse_loss

@@ -210,7 +210,9 @@ def per_group(metric_fn: Callable[..., dict], groups: Any, **arrays: Any) -> dic
             per_point[k] = np.asarray(v)
         else:
             fixed[k] = v
-    valid = np.array([x is not None and x == x and str(x) != "" for x in g], dtype=bool)
+    import pandas as pd
+
+    valid = np.array([not pd.isna(x) and str(x) != "" for x in g], dtype=bool)
     keys = g[valid].astype(str)
     out: dict[str, dict] = {}
     idx_valid = np.flatnonzero(valid)
@@ -267,7 +269,8 @@ def bootstrap_ci(y_true: Any, y_pred_or_scores: Any, metric_fn: str | Callable[[
     if callable(metric_fn):
         for b in range(n_boot):
             idx = rng.integers(0, n, n)
-            stats[b] = metric_fn(yt[idx], pred[idx])
+            v = metric_fn(yt[idx], pred[idx])
+            stats[b] = np.nan if v is None else float(v)
     else:
         stat = _vectorised_stat(metric_fn, yt, pred, train_std)
         for s in range(0, n_boot, chunk):

@@ -12,7 +12,7 @@ from sklearn.preprocessing import MinMaxScaler
 
 from geobench.errors import InputError, UnknownNameError
 from geobench.heads import (HEADS, HeadNotApplicableError, LGBM_MAX_CLASSES, head_is_applicable, make_head,
-                            ridge_gcv)
+                            not_applicable_reason, ridge_gcv)
 from geobench.threads import limit_threads
 
 SMALL_MLP = {"hidden": 64, "depth": 1, "lr": 1e-3, "weight_decay": 1e-4, "dropout": 0.0}
@@ -257,6 +257,8 @@ def test_lightgbm_not_applicable_above_20_classes():
     assert not ok and "21 classes" in reason and "limit 20" in reason
     assert head_is_applicable("lightgbm", "classification", LGBM_MAX_CLASSES) == (True, None)
     assert head_is_applicable("linear", "classification", 5000) == (True, None)
+    assert not_applicable_reason("lightgbm", "classification", 21) == reason
+    assert not_applicable_reason("lightgbm", "regression") is None
     X = np.random.default_rng(0).normal(size=(100, 3))
     head = make_head("lightgbm", "classification", seed=0, n_classes=25).fit(X, np.arange(100) % 25)
     assert head.not_applicable_ == head_is_applicable("lightgbm", "classification", 25)[1]

@@ -164,5 +164,9 @@ def test_bootstrap_vectorised_equals_looped_reference():
         bootstrap_ci(y, p, lambda a, b: mean_squared_error(a, b) / 100.0, seed=2, n_boot=80), rel=1e-10)
     assert bootstrap_ci(yc, s, "top3", seed=2, n_boot=50) == pytest.approx(
         bootstrap_ci(yc, s, lambda a, b: topk_accuracy(a, b, 3), seed=2, n_boot=50))
+    # a callable may return None for an undefined resample (constant y_true): dropped
+    lo, hi = bootstrap_ci(np.array([1.0, 1.0, 1.0, 2.0]), np.array([1.0, 1.2, 0.9, 2.1]),
+                          lambda a, b: regression_metrics(a, b, train_mean=0, train_std=1)["r2"], seed=0, n_boot=200)
+    assert lo is not None and lo <= hi <= 1.0
     with pytest.raises(InputError, match="unknown metric"):
         bootstrap_ci(y, p, "r3", seed=0)
