@@ -100,6 +100,7 @@ def test_same_command_twice_is_bit_identical_linear(tmp_path, warm):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(7200)  # the default MLP search: minutes per cell on 2 cores, four runs
 def test_same_command_twice_is_bit_identical_all_heads(tmp_path, warm):
     recs = _same_command_twice(tmp_path, ["linear", "mlp", "lightgbm"], seeds=1, boot=200)
     assert {(r["task"], r["head"]) for r in recs if r["status"] == "ok"} == {
