@@ -63,6 +63,12 @@ def parse_split(text: str) -> SplitSpec:
     for k, v in opts.items():
         if k not in params:
             raise InputError(f"split {kind!r} has no option {k!r}; accepted: {', '.join(params)}")
+        if k == "name":  # the canonical form writes the continent as name=...
+            v = v.replace("_", " ")
+            if v not in CONTINENTS:
+                raise UnknownNameError(unknown_name_message("continent", v, CONTINENTS))
+            params[k] = v
+            continue
         try:
             params[k] = float(v)
         except ValueError:

@@ -34,6 +34,12 @@ def test_disjoint_complete_deterministic(pts, spec):
     assert not all(np.array_equal(x, y) for x, y in zip(a, c))
 
 
+@pytest.mark.parametrize("spec", ["random", "spatial_block:deg=5", "continent:Asia:fewshot=0.01"])
+def test_canonical_form_round_trips(spec):
+    s = parse_split(spec)
+    assert parse_split(str(s)) == s
+
+
 def test_random_fractions(pts):
     tr, va, te = apply_split(pts, parse_split("random"), 0)
     assert (tr.size, va.size, te.size) == (3000, 1000, 1000)
