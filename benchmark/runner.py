@@ -305,7 +305,7 @@ def _score(kind, y, tr, te, out, cont_te, n_classes, seed, n_boot):
     for c in sorted(set(cont_te)):
         m = cont_te == c
         per_cont[c] = {**fn(yt[m], out[m]), "n": int(m.sum())}
-    ci = M.bootstrap_ci(yt, out, lambda a, b: fn(a, b)[primary], n_boot=n_boot, seed=seed) if n_boot else None
+    ci = M.bootstrap_ci(yt, out, primary, n_boot=n_boot, seed=seed) if n_boot else None  # vectorised by name
     return metrics, per_cont, (list(ci) if ci is not None else None), pred_col
 
 
