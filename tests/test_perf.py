@@ -1,0 +1,111 @@
+"""Smoke test of ``python -m geobench.perf --quick``: every section runs at tiny sizes and the
+JSON has the machine, versions, thread counts, raw timings, same-run reference ratios and
+PASS/MISS flags. (The numbers of a quick run are meaningless; only the structure is tested.)"""
+from __future__ import annotations
+
+import json
+import statistics
+
+import pytest
+
+from geobench import perf
+
+
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory):
+    d = tmp_path_factory.mktemp("perf")
+    out = d / "perf.json"
+    rc = perf.main(["--quick", "--sections", "sh,encoders,heads", "--encoders", "direct,sh:L=4,satclip",
+                    "--out", str(out), "--tmp", str(d)])
+    assert rc == 0
+    return json.loads(out.read_text())
+
+
+def test_header(quick):
+    m = quick["machine"]
+    assert m["logical_cores"] >= 1 and m["memory_bytes"] > 1e8 and m["cpu_model"]
+    assert quick["versions"]["numpy"] and quick["versions"]["threadpoolctl"] != "not installed"
+    t = quick["threads"]
+    assert t["limit"] >= 1 and t["measured_under_limit"]["torch"] == t["limit"]
+    assert all(p["num_threads"] <= t["limit"] for p in t["measured_under_limit"]["pools"])
+    assert quick["quick"] is True and quick["sections"] == ["sh", "encoders", "heads"]
+    cal = quick["calibration"]
+    assert cal["start"]["matmul_GFLOPs"] > 0 and set(cal["drift_end_over_start"]) == {
+        "write_GBps", "matmul_GFLOPs", "python_Mops"}
+
+
+def test_timings_are_medians_with_same_run_references(quick):
+    rows = quick["rows"]
+    timed = [r for r in rows if "timing" in r]
+    assert len(timed) >= 10
+    for r in timed:
+        tm = r["timing"]
+        assert tm["repeats"] == len(tm["times_s"]) >= 1
+        assert tm["median_s"] == pytest.approx(statistics.median(tm["times_s"]), abs=1e-6)
+        if not tm.get("budget_limited"):
+            assert tm["repeats"] >= 3
+    # SH rows: throughput = N / median, ratio = value / reference value
+    sh = {r["name"]: r for r in rows if r["section"] == "sh"}
+    f32 = sh["spherical_harmonics L=40 float32 (row-major, fresh output)"]
+    assert f32["value"] == pytest.approx(2000 / f32["timing"]["median_s"], rel=1e-4)
+    assert f32["ratio"] == pytest.approx(f32["value"] / f32["ref_value"], rel=1e-9)
+    assert f32["status"] in ("PASS", "MISS") and f32["target"].startswith(">=")
+    assert f32["status"] == ("PASS" if f32["value"] >= perf.TARGETS["sh_L40_f32"] else "MISS")
+    wb = sh["  L=40 float32 vs fresh-array write bound"]
+    assert wb["status"] == ("PASS" if wb["ratio"] <= 2 else "MISS")
+    off = sh["  L=10 float64 vs official analytic (recorded)"]
+    assert off["ref_value"] == statistics.median([245_288, 180_702]) and "not measured" in off["note"]
+    naive = sh["naive per-(l,m) reference L=40 float64"]
+    assert naive["value"] > 0 and naive["value"] < f32["value"]
+
+
+def test_encoders_and_errors(quick):
+    enc = quick["sections_raw"]["encoders"]["encoders"]
+    assert enc["direct"]["dim"] == 2 and enc["sh:L=4"]["dim"] == 16 and enc["sh:L=4"]["n"] == 500
+    # an encoder whose weights are unavailable is recorded, not fatal (no shipped SatCLIP checkpoint)
+    if "error" in enc["satclip"]:
+        assert "CheckpointError" in enc["satclip"]["error"]
+        assert any(r["status"] == "ERROR" and r["name"] == "satclip" for r in quick["rows"])
+
+
+def test_heads_rows(quick):
+    names = {r["name"] for r in quick["rows"] if r["section"] == "heads"}
+    for h in ("linear", "mlp", "lightgbm"):
+        for n in (200, 500):
+            for d in (16, 36):
+                assert f"{h} fit N={n:,} d={d}" in names
+    lin = next(r for r in quick["rows"] if r["name"] == "linear fit N=500 d=36")
+    assert lin["ref_name"].startswith("sklearn") and lin["ratio"] > 0
+    raw = quick["sections_raw"]["heads"]["runs"]
+    # the RANGE linear head and sklearn RidgeCV are the same model
+    assert raw["sklearn RidgeCV N=500 d=36"]["max_abs_pred_diff_over_std_y"] < 1e-4
+    assert raw["linear N=500 d=36"]["alpha"] == raw["sklearn RidgeCV N=500 d=36"]["alpha"]
+
+
+def test_subprocess_sections(tmp_path, capsys):
+    """cold first run, peak memory and the grid (cold + warm), each as a tiny child process."""
+    out = tmp_path / "p.json"
+    rc = perf.main(["--quick", "--sections", "cold,memory,grid", "--grid-encoders", "direct",
+                    "--grid-seeds", "1", "--out", str(out), "--tmp", str(tmp_path)])
+    assert rc == 0
+    res = json.loads(out.read_text())
+    rows = {r["section"]: r for r in res["rows"]}
+    assert set(rows) >= {"cold", "memory", "grid"}
+    cold = rows["cold"]
+    assert cold["status"] in ("PASS", "MISS") and cold["value"] > 0 and cold["ref_value"] > 0
+    assert res["sections_raw"]["cold"]["cold"][0]["rc"] == 0
+    mem = rows["memory"]
+    assert mem["status"] == "PASS" and 5e7 < mem["value"] < 4e9  # a python + numpy process, < 4 GB
+    grid = [r for r in res["rows"] if r["section"] == "grid"]
+    assert [g["status"] for g in grid] == ["", "PASS"]
+    g = res["sections_raw"]["grid"]
+    assert g["n_cells"] == 1 and g["cold"][0]["report"]["n_records"] == 1
+    assert g["warm"][0]["report"]["n_records"] == 1  # force=True re-ran the cell on the warm cache
+    assert "PASS" in capsys.readouterr().out
+    # no temporary caches are left behind
+    assert not list(tmp_path.glob("geobench-perf-*"))
+
+
+def test_unknown_section_is_an_error(capsys):
+    assert perf.main(["--quick", "--sections", "nope", "--out", ""]) == 2
+    assert "nope" in capsys.readouterr().err
