@@ -51,6 +51,8 @@ def build_parser(model: str) -> argparse.ArgumentParser:
                    help="frozen RCF features (rcf, rcf-multiscale 16/32/64 px), a small CNN trained end to end "
                         "(cnn), or --vision-weights (resnet18); default %(default)s")
     g.add_argument("--rcf-k", type=int, default=d.rcf_k, help="RCF filters (features = 2k per scale)")
+    g.add_argument("--teacher-seed", type=int, default=d.teacher_seed,
+                   help="seed of the frozen teacher's random filters (default %(default)s; kept fixed across --seed)")
     g.add_argument("--pca", type=int, default=d.pca, help="keep this many PCA-whitened teacher components (0 = off)")
     g = p.add_argument_group("location tower")
     if model == "satclip":
@@ -58,7 +60,8 @@ def build_parser(model: str) -> argparse.ArgumentParser:
         g.add_argument("--hidden", type=int, default=d.hidden, help="SIREN width (default %(default)s)")
         g.add_argument("--layers", type=int, default=d.layers, help="SIREN hidden layers (default %(default)s)")
         g.add_argument("--degree-p", type=float, default=d.degree_p,
-                       help="scale SH degree l by (1+l)^-p before the SIREN (0 = off; folded into the checkpoint)")
+                       help="per-degree design: scale SH degree l by g(1+l)^-p and initialise/train the first "
+                            "layer at the scale of an L=10 network (default off; folded into the checkpoint)")
     else:
         g.add_argument("--frequency-num", dest="csp_frequency_num", type=int, default=d.csp_frequency_num)
         g.add_argument("--min-radius", dest="csp_min_radius", type=float, default=d.csp_min_radius)
@@ -91,6 +94,7 @@ def build_parser(model: str) -> argparse.ArgumentParser:
     g.add_argument("--resume", action="store_true", help="continue from OUT/last.ckpt")
     g.add_argument("--no-probe", dest="probe", action="store_false", help="skip the validation probes")
     g.add_argument("--probe-every", type=int, default=d.probe_every)
+    g.add_argument("--probe-initial", action="store_true", help="also probe the untrained network (epoch 0)")
     g.add_argument("--tracking-uri", default="", help="MLflow URI (default sqlite under results/; 'none' = off)")
     g.add_argument("--variant-name", default="", help="name of this run (MLflow run name, output folder)")
     g.add_argument("--export-name", default="", help="checkpoint/record file stem (default satclip_L<L> or csp)")

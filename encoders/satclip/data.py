@@ -78,8 +78,16 @@ def imagery_sha256() -> str:
     return checksums([BMNG_NAME])[BMNG_NAME]
 
 
-def _array_sha(a: np.ndarray) -> str:
-    return hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()
+def code_sha256() -> str:
+    """Hash of the source of the crop and RCF code: a change there invalidates cached features."""
+    import inspect
+
+    from .. import imagery, rcf
+
+    h = hashlib.sha256()
+    for mod in (imagery, rcf):
+        h.update(inspect.getsource(mod).encode())
+    return h.hexdigest()[:16]
 
 
 def _pool(x: np.ndarray, f: int) -> np.ndarray:
@@ -170,7 +178,7 @@ def bmng_teacher_features(lonlat: np.ndarray, *, teacher: str = "rcf", crop: int
         raise InputError(f"unknown frozen Blue Marble teacher {teacher!r}; use rcf or rcf-multiscale")
     lonlat = np.ascontiguousarray(lonlat, dtype=np.float64)
     augment = bool(jitter_px or flip)
-    key = {"v": TEACHER_VERSION, "imagery": imagery_sha256(), "teacher": teacher,
+    key = {"v": TEACHER_VERSION, "imagery": imagery_sha256(), "code": code_sha256(), "teacher": teacher,
            "crop": crop if teacher == "rcf" else list(MULTISCALE), "k": k, "seed": seed, "jitter": jitter_px,
            "flip": flip, "aug_seed": aug_seed if augment else None,
            "fit_images": min(lonlat.shape[0], fit_images)}

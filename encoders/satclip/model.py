@@ -48,10 +48,12 @@ class SirenLayer(nn.Module):
     """``act(dropout(W x + b))`` with ``act = sin(w0 * .)`` (hidden) or identity (last layer)."""
 
     def __init__(self, dim_in: int, dim_out: int, *, w0: float, is_first: bool, last: bool = False,
-                 dropout: float = 0.0, generator: torch.Generator | None = None) -> None:
+                 dropout: float = 0.0, generator: torch.Generator | None = None,
+                 bound: float | None = None) -> None:
         super().__init__()
         self.w0, self.last, self.p = float(w0), bool(last), float(dropout)
-        bound = (1.0 / dim_in) if is_first else (math.sqrt(SIREN_C / dim_in) / w0)
+        if bound is None:
+            bound = (1.0 / dim_in) if is_first else (math.sqrt(SIREN_C / dim_in) / w0)
         weight = torch.zeros(dim_out, dim_in).uniform_(-bound, bound, generator=generator)
         bias = torch.zeros(dim_out).uniform_(-bound, bound, generator=generator)
         self.weight = nn.Parameter(weight)
@@ -68,11 +70,12 @@ class SirenLayer(nn.Module):
 
 class SirenNet(nn.Module):
     """Official-architecture SIREN: ``num_layers`` sine layers of width ``dim_hidden``, then a
-    linear layer to ``dim_out``. ``seed`` fixes the initialisation (upstream draw order)."""
+    linear layer to ``dim_out``. ``seed`` fixes the initialisation (upstream draw order).
+    ``first_bound`` overrides the first layer's init bound (official: ``1 / dim_in``)."""
 
     def __init__(self, dim_in: int, dim_hidden: int = 256, dim_out: int = 256, num_layers: int = 2, *,
                  dropout: float = 0.0, seed: int | None = 0, w0: float = W0,
-                 w0_initial: float = W0_INITIAL) -> None:
+                 w0_initial: float = W0_INITIAL, first_bound: float | None = None) -> None:
         super().__init__()
         gen = None if seed is None else torch.Generator().manual_seed(int(seed))
         self.dim_in, self.dim_hidden, self.dim_out, self.num_layers = dim_in, dim_hidden, dim_out, num_layers
@@ -80,7 +83,8 @@ class SirenNet(nn.Module):
         for i in range(num_layers):
             self.layers.append(SirenLayer(dim_in if i == 0 else dim_hidden, dim_hidden,
                                           w0=w0_initial if i == 0 else w0, is_first=i == 0,
-                                          dropout=dropout, generator=gen))
+                                          dropout=dropout, generator=gen,
+                                          bound=first_bound if i == 0 else None))
         self.last_layer = SirenLayer(dim_hidden, dim_out, w0=w0, is_first=False, last=True, generator=gen)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -105,22 +109,23 @@ def closed_form_factor(L: int) -> np.ndarray:
     return np.where(m == 0, 1.0 / math.pi, np.where(m % 2 == 0, 1.0, -1.0))
 
 
-def degree_scale(L: int, p: float, gain: float | None = None) -> np.ndarray:
-    """Per-column input scale ``gain * (1 + l) ** -p`` for SH features of degrees ``l < L``.
+REF_L = 10  # the per-degree design keeps the first layer at the scale of an L = 10 network
 
-    With ``gain=None`` the gain is chosen so that the first SIREN layer's pre-activation
-    variance at initialisation (weights ~ U(+-1/L**2)) equals that of an unscaled L = 10
-    encoder: ``gain**2 = [sum_{l<10} (2l+1) / 100**2] / [sum_{l<L} (2l+1)(1+l)**(-2p) / L**4]``.
-    Used by the L = 40 design that keeps low degrees visible; the scale is folded into the
-    first layer's weights when a checkpoint is written, so checkpoints stay official-format.
+
+def degree_scale(L: int, p: float, ref_L: int = REF_L) -> np.ndarray:
+    """Per-column input scale ``g * (1 + l) ** -p`` for SH features of degrees ``l < L``.
+
+    ``g`` makes the scaled features' expected squared norm equal to that of ``ref_L`` unscaled
+    degrees: ``g**2 = sum_{l<ref_L} (2l+1) / sum_{l<L} (2l+1)(1+l)**(-2p)``. Used with a first
+    layer initialised as for ``ref_L**2`` inputs (``U(+-1/ref_L**2)``), so that at L = 40 the
+    first layer's pre-activations *and* its Adam step size relative to its weights are those
+    of an L = 10 network, while ``p > 0`` lets low degrees dominate. The scale is folded into
+    the first layer's weights when a checkpoint is written (official format).
     """
     l = np.arange(L, dtype=np.float64)
     w = (1.0 + l) ** (-float(p))
-    if gain is None:
-        ref = np.sum(2 * np.arange(10) + 1.0) / 100.0**2
-        mine = np.sum((2 * l + 1) * w**2) / float(L) ** 4
-        gain = math.sqrt(ref / mine)
-    return float(gain) * np.repeat(w, 2 * np.arange(L) + 1)
+    g = math.sqrt(float(ref_L) ** 2 / np.sum((2 * l + 1) * w**2))
+    return g * np.repeat(w, 2 * np.arange(L) + 1)
 
 
 def sh_features(lonlat: np.ndarray, L: int, *, harmonics_calculation: str = "analytic",
@@ -137,15 +142,17 @@ def sh_features(lonlat: np.ndarray, L: int, *, harmonics_calculation: str = "ana
 class SHSirenLocationEncoder(nn.Module):
     """Location tower for pretraining: SH features (precomputed, (N, L**2)) -> input scale -> SIREN.
 
-    ``input_scale`` (a buffer, default ones) is the per-degree scaling of the L = 40 design.
-    :meth:`official_state` folds it into ``layers.0.weight`` and returns upstream's keys.
+    ``input_scale`` (a buffer, default ones) is the per-degree scaling of the L = 40 design;
+    ``first_bound`` its first-layer init bound. :meth:`official_state` folds the scale into
+    ``layers.0.weight`` and returns upstream's keys.
     """
 
     def __init__(self, L: int, *, hidden: int = 256, layers: int = 2, embed_dim: int = 256,
-                 dropout: float = 0.0, seed: int = 0, input_scale: np.ndarray | None = None) -> None:
+                 dropout: float = 0.0, seed: int = 0, input_scale: np.ndarray | None = None,
+                 first_bound: float | None = None) -> None:
         super().__init__()
         self.L = int(L)
-        self.nnet = SirenNet(L * L, hidden, embed_dim, layers, dropout=dropout, seed=seed)
+        self.nnet = SirenNet(L * L, hidden, embed_dim, layers, dropout=dropout, seed=seed, first_bound=first_bound)
         scale = np.ones(L * L) if input_scale is None else np.asarray(input_scale, dtype=np.float64)
         self.register_buffer("input_scale", torch.from_numpy(scale.astype(np.float32)))
 
@@ -168,7 +175,7 @@ def forward_siren_state(x: torch.Tensor, state: dict[str, torch.Tensor], num_lay
 
 
 __all__ = ["SirenNet", "SirenLayer", "SHSirenLocationEncoder", "forward_siren_state", "sh_features",
-           "degree_scale", "degree_of_column", "order_of_column", "closed_form_factor", "torch_threads"]
+           "degree_scale", "REF_L", "degree_of_column", "order_of_column", "closed_form_factor", "torch_threads"]
 
 
 def siren_encode_fn(state: dict, num_layers: int, L: int, *, harmonics_calculation: str = "analytic",

@@ -63,7 +63,7 @@ class PretrainConfig:
     jitter: int = 0
     flip: bool = False
     pca: int = 0
-    degree_p: float = 0.0
+    degree_p: float | None = None
     hidden: int = 256
     layers: int = 2
     embed_dim: int = 256
@@ -73,9 +73,11 @@ class PretrainConfig:
     val_frac: float = 0.1
     seed: int = 0
     data_seed: int = 1
+    teacher_seed: int = 0
     land_mask: str = "auto"
     probe: bool = True
     probe_every: int = 1
+    probe_initial: bool = False
     probe_tasks: tuple = ("air_temperature", "elevation", "population")
     out: str = ""
     resume: bool = False
@@ -150,7 +152,7 @@ def prepare_pairs(cfg: PretrainConfig) -> PreparedPairs:
     images = None
     if cfg.s2_root:
         teacher = "resnet18" if cfg.vision_weights else "rcf"
-        lonlat, raw, meta = s2_teacher_features(cfg.s2_root, teacher=teacher, k=cfg.rcf_k, seed=cfg.seed,
+        lonlat, raw, meta = s2_teacher_features(cfg.s2_root, teacher=teacher, k=cfg.rcf_k, seed=cfg.teacher_seed,
                                                 vision_weights=cfg.vision_weights or None, threads=cfg.threads)
         if cfg.n_pairs < lonlat.shape[0]:
             lonlat, raw = lonlat[: cfg.n_pairs], raw[: cfg.n_pairs]
@@ -161,7 +163,7 @@ def prepare_pairs(cfg: PretrainConfig) -> PreparedPairs:
         raw = None
         if cfg.teacher != "cnn" or cfg.soft_targets:
             raw, tmeta = bmng_teacher_features(lonlat, teacher=rcf_teacher, crop=cfg.crop, k=cfg.rcf_k,
-                                               seed=cfg.seed, jitter_px=cfg.jitter, flip=cfg.flip,
+                                               seed=cfg.teacher_seed, jitter_px=cfg.jitter, flip=cfg.flip,
                                                aug_seed=cfg.data_seed, threads=cfg.threads)
             meta["teacher"] = tmeta
         if cfg.teacher == "cnn":
@@ -224,7 +226,7 @@ def build_model(cfg: PretrainConfig, feat_dim: int):
     import torch
     import torch.nn as nn
 
-    from .model import SHSirenLocationEncoder, degree_scale
+    from .model import REF_L, SHSirenLocationEncoder, degree_scale
     from .towers import GridFFNLocationEncoder
     from .vision import SmallCNN
 
@@ -232,10 +234,11 @@ def build_model(cfg: PretrainConfig, feat_dim: int):
         def __init__(self) -> None:
             super().__init__()
             if cfg.model == "satclip":
-                scale = degree_scale(cfg.L, cfg.degree_p) if cfg.degree_p else None
-                self.location = SHSirenLocationEncoder(cfg.L, hidden=cfg.hidden, layers=cfg.layers,
-                                                       embed_dim=cfg.embed_dim, dropout=cfg.dropout,
-                                                       seed=cfg.seed, input_scale=scale)
+                scaled = cfg.degree_p is not None
+                self.location = SHSirenLocationEncoder(
+                    cfg.L, hidden=cfg.hidden, layers=cfg.layers, embed_dim=cfg.embed_dim, dropout=cfg.dropout,
+                    seed=cfg.seed, input_scale=degree_scale(cfg.L, cfg.degree_p) if scaled else None,
+                    first_bound=1.0 / REF_L**2 if scaled else None)
             else:
                 self.location = GridFFNLocationEncoder(4 * cfg.csp_frequency_num, hidden=cfg.csp_hidden,
                                                        layers=cfg.csp_layers, embed_dim=cfg.embed_dim,
@@ -496,7 +499,7 @@ class Trainer:
     def probe(self) -> dict[str, float]:
         from .probe import linear_probe
 
-        return linear_probe(self.embed, self.cfg.probe_tasks, on="val")
+        return linear_probe(self.embed, self.cfg.probe_tasks, on="val", threads=self.cfg.threads)
 
     # -- state -------------------------------------------------------------------
     def state(self) -> dict:
@@ -533,8 +536,8 @@ class Trainer:
         self.history = json.loads(st["history"])
 
 
-RESUME_FREE = {"epochs", "resume", "tracking_uri", "out", "command", "probe", "probe_every", "export_name",
-               "variant_name", "threads"}
+RESUME_FREE = {"epochs", "resume", "tracking_uri", "out", "command", "probe", "probe_every", "probe_initial",
+               "export_name", "variant_name", "threads"}
 
 
 def config_dict(cfg: PretrainConfig) -> dict:
@@ -592,6 +595,15 @@ def pretrain(cfg: PretrainConfig, *, pairs: PreparedPairs | None = None, verbose
         name = cfg.variant_name or out.name
         track = Tracking(cfg.tracking_uri, name, {k: v for k, v in config_dict(cfg).items() if k != "command"}, out)
         try:
+            if cfg.probe and cfg.probe_initial and trainer.epoch == 0 and not trainer.history:
+                pr = trainer.probe()  # the untrained network: the same architecture's random control
+                rec0 = {"epoch": 0, "val_loss": round(trainer.val_loss(), 6),
+                        **{f"probe_{k}": round(v, 5) for k, v in pr.items()},
+                        "probe_mean": round(float(np.mean(list(pr.values()))), 5)}
+                trainer.history.append(rec0)
+                track.log({k: v for k, v in rec0.items() if k != "epoch"}, step=0)
+                if verbose:
+                    log.warning("%s epoch 0: %s", name, ", ".join(f"{k}={v}" for k, v in rec0.items() if k != "epoch"))
             while trainer.epoch < cfg.epochs:
                 e = trainer.epoch
                 t0 = time.perf_counter()

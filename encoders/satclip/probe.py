@@ -30,7 +30,7 @@ def task_split(task: str, split: str = "random", seed: int = 0):
 
 
 def probe_embeddings(task: str, emb: np.ndarray, *, on: str = "val", split: str = "random", seed: int = 0,
-                     head_seed: int = 0) -> float:
+                     head_seed: int = 0, threads: int = 2) -> float:
     """Score of the linear head fitted on the train part of ``emb`` (rows = task points)."""
     from sklearn.metrics import r2_score
 
@@ -38,7 +38,7 @@ def probe_embeddings(task: str, emb: np.ndarray, *, on: str = "val", split: str 
 
     _, y, kind, n_classes, tr, va, te = task_split(task, split, seed)
     ev = va if on == "val" else te
-    head = make_head("linear", kind, seed=head_seed, n_threads=2, n_classes=n_classes)
+    head = make_head("linear", kind, seed=head_seed, n_threads=threads, n_classes=n_classes)
     head.fit(emb[tr], y[tr])
     pred = head.predict(emb[ev])
     if kind == "regression":
@@ -47,12 +47,13 @@ def probe_embeddings(task: str, emb: np.ndarray, *, on: str = "val", split: str 
 
 
 def linear_probe(embed: Callable[[np.ndarray], np.ndarray], tasks=VAL_TASKS, *, on: str = "val",
-                 split: str = "random", seed: int = 0) -> dict[str, float]:
+                 split: str = "random", seed: int = 0, threads: int = 2) -> dict[str, float]:
     """``{task: score}`` for ``embed((n, 2) lon/lat degrees) -> (n, d)`` on each task."""
     out = {}
     for t in tasks:
         lonlat = task_split(t, split, seed)[0]
-        out[t] = probe_embeddings(t, np.asarray(embed(lonlat), dtype=np.float64), on=on, split=split, seed=seed)
+        out[t] = probe_embeddings(t, np.asarray(embed(lonlat), dtype=np.float64), on=on, split=split, seed=seed,
+                                  threads=threads)
     return out
 
 
