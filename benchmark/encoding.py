@@ -55,7 +55,11 @@ class ArrayEncoder:
         out = None
         for s in tqdm(range(0, n, self.batch_size), desc=f"embed {self.name}", leave=False,
                       disable=n < 4 * self.batch_size):
-            e = np.asarray(self.fn(x[s : s + self.batch_size]))
+            chunk = x[s : s + self.batch_size]
+            e = np.asarray(self.fn(chunk))
+            if e.ndim != 2 or e.shape[0] != chunk.shape[0] or (out is not None and e.shape[1] != out.shape[1]):
+                raise InputError(f"encoder {self.name!r} returned shape {e.shape} for a batch of {chunk.shape[0]} "
+                                 "points; expected (batch, dim). Fix its encode function.")
             if out is None:
                 out = np.empty((n, e.shape[1]), dtype=e.dtype)
             out[s : s + e.shape[0]] = e

@@ -37,4 +37,9 @@ def git_commit() -> str:
 
 
 def command_line() -> str:
-    return " ".join([Path(sys.argv[0]).name] + sys.argv[1:]) if sys.argv and sys.argv[0] else ""
+    if not sys.argv or not sys.argv[0]:
+        return ""
+    prog = Path(sys.argv[0]).name
+    if prog in ("__main__.py", "-m"):  # `python -m geobench ...` re-runs as `geobench ...`
+        prog = "geobench"
+    return " ".join([prog] + sys.argv[1:])

@@ -76,6 +76,14 @@ def offline_tasks() -> list[str]:
     return [n for n, e in TASKS.items() if not e.spec.needs_external]
 
 
+def options_for(task: str, task_options: dict | None) -> dict:
+    """The subset of ``task_options`` that ``task`` accepts (e.g. ``n_points`` only for sampled tasks)."""
+    from .tasks_api import get_spec
+
+    defaults = get_spec(task).defaults
+    return {k: v for k, v in (task_options or {}).items() if k in defaults}
+
+
 def plan(tasks: list[str], encoders: list[Any], heads: list[str], splits: list[str], seeds: list[int],
          *, task_options: dict | None = None) -> list[tuple]:
     """Validate every name and return the cells as (task, encoder_spec, encoder_obj, head, split, seed, key)."""
@@ -103,7 +111,7 @@ def plan(tasks: list[str], encoders: list[Any], heads: list[str], splits: list[s
                 for s in split_strs:
                     for seed in seeds:
                         cells.append((t, spec, obj, h, s, int(seed),
-                                      rec.record_key(t, spec, h, s, int(seed), task_options)))
+                                      rec.record_key(t, spec, h, s, int(seed), options_for(t, task_options))))
     return cells
 
 
@@ -119,7 +127,9 @@ def run_grid(tasks: Iterable[str], encoders: Iterable[Any], heads: Iterable[str]
     t_start = time.perf_counter()
     results_dir = Path(results_dir)
     runs_path = results_dir / "runs.jsonl"
-    seeds = list(range(seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]
+    seeds = list(range(seeds)) if isinstance(seeds, int) else list(dict.fromkeys(int(s) for s in seeds))
+    if not seeds:
+        raise InputError("no seeds to run: --seeds must be at least 1 (seeds run 0..N-1)")
     from .tasks_api import TASKS
 
     tasks = _expand(tasks, offline_tasks)
@@ -178,7 +188,8 @@ def _embed_phase(todo: list[tuple], task_options: dict, tune: bool, n_threads: i
     for c in todo:
         by_task.setdefault(c[0], []).append(c)
     for task, cells in by_task.items():
-        points = load_task(task, **task_options)
+        opts = options_for(task, task_options)
+        points = load_task(task, **opts)
         encs: dict[str, tuple[str, dict, float]] = {}
         for t, spec, obj, head, split, seed, key in cells:
             if spec not in encs:
@@ -187,7 +198,7 @@ def _embed_phase(todo: list[tuple], task_options: dict, tune: bool, n_threads: i
                 meta = {k: v for k, v in enc.meta.items() if isinstance(v, (str, int, float, bool, type(None)))}
                 encs[spec] = (str(path), meta, side.get("embed_seconds", 0.0))
             path, meta, secs = encs[spec]
-            jobs.append(Job(key, task, task_options, spec, meta, path, head, split, seed, tune, n_threads,
+            jobs.append(Job(key, task, opts, spec, meta, path, head, split, seed, tune, n_threads,
                             secs, n_boot))
     return jobs
 
@@ -248,10 +259,12 @@ def fit_cell(job: Job) -> tuple[dict, pd.DataFrame | None]:
         pred_s = time.perf_counter() - t_pred
     metrics, per_cont, ci, pred_col = _score(spec.kind, y, tr, te, out, df["continent"].to_numpy()[te],
                                              n_classes, job.seed, job.n_boot)
+    head_params = dict(getattr(head, "chosen_params_", {}) or {})
+    search_s = head_params.pop("search_seconds", None)  # a timing, not a parameter
     record.update(status="ok", metrics=metrics, per_continent=per_cont, ci95={spec.primary_metric: ci},
-                  head_params=getattr(head, "chosen_params_", {}) or {}, warnings=warnings_,
+                  head_params=head_params, warnings=warnings_,
                   timings={"embed_s": job.embed_seconds, "fit_s": round(fit_s, 4), "predict_s": round(pred_s, 4),
-                           "cell_s": round(time.perf_counter() - t0, 4)})
+                           "search_s": search_s, "cell_s": round(time.perf_counter() - t0, 4)})
     preds = pd.DataFrame({"row": te, "lon": df["lon"].to_numpy()[te], "lat": df["lat"].to_numpy()[te],
                           "continent": df["continent"].to_numpy()[te], "y": y[te], "pred": pred_col})
     return record, preds

@@ -61,7 +61,7 @@ class Tracker:
                 for c, d in (record.get("per_continent") or {}).items():
                     key = _metric_name(c)
                     metrics.update({f"{key}.{k}": float(v) for k, v in d.items() if _num(v)})
-                metrics.update({f"time.{k}": float(v) for k, v in (record.get("timings") or {}).items()})
+                metrics.update({f"time.{k}": float(v) for k, v in (record.get("timings") or {}).items() if _num(v)})
                 if metrics:
                     m.log_metrics(metrics)
                 m.set_tag("key", record["key"])
