@@ -11,7 +11,7 @@ SHARED = (ROOT / ".." / "shared").resolve()
 os.environ.setdefault("GEOBENCH_DATA", str(SHARED / "data"))
 # A persistent cache shared by test runs (derived point sets take seconds to build);
 # tests that need an empty cache use the `empty_cache` fixture.
-os.environ.setdefault("GEOBENCH_CACHE", str(Path(os.environ.get("GEOBENCH_TEST_CACHE", ROOT / ".." / ".geobench-test-cache")).resolve()))
+os.environ.setdefault("GEOBENCH_CACHE", str(Path(os.environ.get("GEOBENCH_TEST_CACHE", ROOT / ".test-cache")).resolve()))
 os.environ.setdefault("GEOBENCH_THREADS", "2")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
