@@ -72,7 +72,8 @@ def build_parser(model: str) -> argparse.ArgumentParser:
         g.add_argument("--layernorm", dest="csp_layernorm", action="store_true")
         g.add_argument("--neg-weight", dest="csp_neg_weight", type=float, default=d.csp_neg_weight)
         g.add_argument("--simcse-weight", dest="csp_simcse_weight", type=float, default=d.csp_simcse_weight)
-    g.add_argument("--dropout", type=float, default=d.dropout, help="dropout (default %(default)s)")
+    g.add_argument("--dropout", type=float, default=0.5 if model == "csp" else d.dropout,
+                   help="dropout (default %(default)s)")
     g.add_argument("--embed-dim", type=int, default=d.embed_dim)
     g = p.add_argument_group("objective and optimisation")
     g.add_argument("--soft-targets", dest="soft_targets", action="store_true", default=d.soft_targets,

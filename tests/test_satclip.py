@@ -233,3 +233,18 @@ def test_encoder_registration_is_cheap():
             "print('geobench.encoders.satclip.model' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_degree_scale_keeps_l10_input_norm_and_favours_low_degrees():
+    from geobench.encoders.satclip.model import SHSirenLocationEncoder, degree_of_column, degree_scale
+
+    deg = degree_of_column(40)
+    for p in (0.0, 1.0, 2.0):
+        s = degree_scale(40, p)
+        assert s.shape == (1600,)
+        assert np.isclose(np.sum(s**2), 100.0)  # same expected input norm as 10 unscaled degrees
+        assert np.all(np.diff([s[deg == l][0] for l in range(40)]) <= 1e-15)
+    assert np.allclose(degree_scale(40, 0.0), 0.25)
+    m = SHSirenLocationEncoder(40, input_scale=degree_scale(40, 1.5), first_bound=0.01, seed=0)
+    w = m.nnet.layers[0].weight.detach()
+    assert 0.009 < float(w.abs().max()) <= 0.01  # first layer at the L = 10 scale, not 1/1600

@@ -50,11 +50,11 @@ class PretrainConfig:
     model: str = "satclip"
     L: int = 10
     n_pairs: int = 100_000
-    epochs: int = 5
+    epochs: int = 4
     batch_size: int = 512
-    lr: float = 1e-4
+    lr: float = 3e-5
     weight_decay: float = 0.01
-    dropout: float = 0.5
+    dropout: float | None = None  # None: 0.0 for satclip (shipped config), 0.5 for csp (CSP's default)
     soft_targets: bool = False
     soft_tau: float = 0.1
     teacher: str = "rcf"
@@ -100,6 +100,10 @@ class PretrainConfig:
     csp_temp_negloc: float = 1.0
     csp_temp_simcse: float = 1.0
     command: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        if self.dropout is None:
+            self.dropout = 0.5 if self.model == "csp" else 0.0
 
     def check(self) -> None:
         if self.model not in MODELS:
