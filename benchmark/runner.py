@@ -39,6 +39,7 @@ class Job:
     n_threads: int = 2
     embed_seconds: float = 0.0
     n_boot: int = 1000
+    plugins: tuple[str, ...] = ()  # --plugin modules, imported again inside each worker
 
 
 @dataclass
@@ -120,7 +121,8 @@ def run_grid(tasks: Iterable[str], encoders: Iterable[Any], heads: Iterable[str]
              results_dir: str | Path = "results", force: bool = False, executor: str = "serial",
              n_jobs: int | None = None, scheduler: str | None = None, tune: bool = False,
              tracking_uri: str | None = None, task_options: dict | None = None,
-             progress: bool = True, n_boot: int = 1000, command: str = "") -> GridResult:
+             progress: bool = True, n_boot: int = 1000, command: str = "",
+             plugins: Iterable[str] = ()) -> GridResult:
     """Run the grid; returns the records produced by this call (skipped cells are not re-run)."""
     from .executor import threads_per_worker
 
@@ -144,8 +146,16 @@ def run_grid(tasks: Iterable[str], encoders: Iterable[Any], heads: Iterable[str]
         result.wall_seconds = time.perf_counter() - t_start
         return result
 
+    if executor != "serial" and not n_jobs:
+        from .executor import default_cores
+
+        n_jobs = default_cores()  # resolved once, for both the pool size and the threads per worker
     n_threads = threads_per_worker(executor, n_jobs)
     jobs = _embed_phase(todo, task_options or {}, tune, n_threads, n_boot, progress)
+    if plugins:
+        from dataclasses import replace
+
+        jobs = [replace(j, plugins=tuple(plugins)) for j in jobs]
     from .tracking import Tracker
 
     tracker = Tracker(tracking_uri, results_dir, command=command)
@@ -213,6 +223,10 @@ def fit_cell(job: Job) -> tuple[dict, pd.DataFrame | None]:
     from .threads import limit_threads
 
     t0 = time.perf_counter()
+    for mod in job.plugins:
+        from .registry import load_plugin
+
+        load_plugin(mod)
     points = load_task(job.task, **job.task_options)
     spec = points.spec
     df = points.df
@@ -229,6 +243,7 @@ def fit_cell(job: Job) -> tuple[dict, pd.DataFrame | None]:
         "provenance": {"versions": versions(), "git_commit": git_commit(), "data_checksums": points.inputs,
                        "points_sha256": points.sha256, "weights_sha256": job.encoder_meta.get("weights_sha256"),
                        "n_duplicate_points": points.meta.get("n_duplicate_points"),
+                       "n_threads": job.n_threads,
                        "continent_assigned_by_nearest": points.meta.get("continent_assigned_by_nearest")},
     }
     reason = not_applicable_reason(job.head, spec.kind, n_classes)
