@@ -228,7 +228,7 @@ def plot_africa_ecoregions(results: Path, records: list[dict], *, head: str = "l
     fig.tight_layout()
     out = results / "maps" / f"africa_ecoregions_{head}.png"
     out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=90)
+    fig.savefig(out, dpi=65)
     plt.close(fig)
     return out
 
