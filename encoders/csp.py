@@ -1,11 +1,13 @@
 """CSP (Mai et al. 2023): Space2Vec-grid + feed-forward location encoder, contrastively pretrained.
 
 Registers ``csp`` (kind ``trained-in-repo``). The shipped checkpoint
-(``geobench/encoders/satclip/checkpoints/csp.ckpt``) was trained by ``geobench pretrain csp``
-on exactly the (location, image) pairs and image side of the shipped SatCLIP L=10
-configuration; only the location tower (Space2Vec-grid, 32 scales from 0.1 to 360 degrees,
-FFN with one hidden layer of 512, GELU, dropout 0.5, as in CSP's fMoW script) and the loss
-(CSP-MC-BLD ``contsoftmax``) differ. See ``docs/pretraining.md``.
+(``geobench/encoders/satclip/checkpoints/csp.ckpt``) was trained by
+``geobench pretrain csp --lr 3e-4 --epochs 8`` with the shared pretraining code on exactly the
+(location, image) pairs and image side (frozen RCF teacher + linear projection) of the
+shipped SatCLIP L=10 configuration. The location tower differs (Space2Vec-grid, 32 scales
+from 0.1 to 360 degrees, FFN with one hidden layer of 512, GELU, dropout 0.5, as in CSP's
+fMoW script), and so does the loss (CSP-MC-BLD ``contsoftmax``). Its learning rate and
+epochs were chosen by the same validation probes. See ``docs/pretraining.md``.
 
 Checkpoint format: the Lightning-style dict of SatCLIP checkpoints with the tower under
 ``model.location.`` (``layers.{i}.linear.weight/bias``, optional ``layers.{i}.layernorm.*``)
