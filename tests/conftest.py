@@ -31,3 +31,19 @@ def results_dir(tmp_path):
     d = tmp_path / "results"
     d.mkdir()
     return d
+
+
+@pytest.fixture
+def fetch_log(monkeypatch):
+    """A list that records every name passed to ``geobench.data.fetch`` during the test."""
+    from geobench import data
+
+    names: list[str] = []
+    real = data.fetch
+
+    def recording_fetch(name, **kw):
+        names.append(name)
+        return real(name, **kw)
+
+    monkeypatch.setattr(data, "fetch", recording_fetch)
+    return names

@@ -84,15 +84,8 @@ def test_iter_crops_equals_crops_and_augmentation_is_seeded():
         imagery.crops(np.array([[10.0, 100.0]]), 16)  # (lat, lon) by mistake
 
 
-def test_crops_read_only_the_imagery_source(monkeypatch):
-    names: list[str] = []
-    real = data.fetch
-
-    def recording_fetch(name, **kw):
-        names.append(name)
-        return real(name, **kw)
-
-    monkeypatch.setattr(data, "fetch", recording_fetch)
+def test_crops_read_only_the_imagery_source(fetch_log):
+    names = fetch_log
     x = np.array([[0.0, 0.0], [100.0, 10.0], [-60.0, -5.0]])
     imagery.crops(x, 32)
     list(imagery.iter_crops(x, 16, chunk=1, jitter_px=2, flip=True, rng=0))

@@ -113,14 +113,7 @@ def test_mosaiks_separates_desert_forest_ocean(enc):
     assert between > within
 
 
-def test_mosaiks_reads_only_the_imagery_source(monkeypatch):
-    names: list[str] = []
-    real = data.fetch
-
-    def recording_fetch(name, **kw):
-        names.append(name)
-        return real(name, **kw)
-
-    monkeypatch.setattr(data, "fetch", recording_fetch)
+def test_mosaiks_reads_only_the_imagery_source(fetch_log):
+    names = fetch_log
     get_encoder("mosaiks:k=8:n_fit=50").encode(np.array([[1.0, 2.0]]))
     assert set(names) == {"imagery/bmng.jpg"}
