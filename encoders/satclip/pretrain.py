@@ -635,7 +635,7 @@ def pretrain(cfg: PretrainConfig, *, pairs: PreparedPairs | None = None, verbose
             last = trainer.history[-1] if trainer.history else {}
             record = {
                 "model": cfg.model, "variant": name, "command": cfg.command, "seed": cfg.seed,
-                "data_seed": cfg.data_seed, "config": config_dict(cfg), "wall_seconds": round(wall, 1),
+                "data_seed": cfg.data_seed, "config": config_dict(cfg), "wall_seconds": round(wall, 3),
                 "teacher_seconds": trainer.pairs.meta.get("teacher_seconds"), "epochs": trainer.epoch,
                 "val_loss": last.get("val_loss"), "train_loss": last.get("train_loss"),
                 "temperature": last.get("temperature"),
