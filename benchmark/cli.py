@@ -62,6 +62,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("reproduce", help="the full reproduction grid (resumable)")
     p.add_argument("--results", default=os.environ.get("GEOBENCH_RESULTS", "results"))
+    p.add_argument("--task", nargs="+", default=["all"], help="a subset of the offline tasks (default all)")
+    p.add_argument("--split", nargs="+", default=["all"],
+                   help="a subset of the grid's split kinds: random, spatial_block, continent (default all)")
+    p.add_argument("--no-report", action="store_true", help="run the cells only; skip the leaderboard, "
+                   "figures and docs/results.md")
     p.add_argument("--seeds", type=int, default=5)
     p.add_argument("--head", nargs="+", default=["linear", "mlp", "lightgbm"])
     p.add_argument("--encoder", nargs="+", default=["all"])

@@ -14,7 +14,7 @@ import pandas as pd
 
 from .records import latest_by_key, read_records
 
-COLUMNS = ["head", "split", "task", "encoder", "metric", "mean", "std", "n_seeds", "status"]
+COLUMNS = ["head", "split", "task", "encoder", "metric", "mean", "std", "n_seeds", "status", "reason"]
 
 
 def summarize(records: list[dict]) -> tuple[pd.DataFrame, int]:
@@ -30,21 +30,28 @@ def summarize(records: list[dict]) -> tuple[pd.DataFrame, int]:
         if ok:
             vals = np.array([r["metrics"][metric] for r in ok], dtype=float)
             std = float(vals.std(ddof=1)) if vals.size > 1 else 0.0
-            rows.append([head, split, task, enc, metric, float(vals.mean()), std, int(vals.size), "ok"])
+            rows.append([head, split, task, enc, metric, float(vals.mean()), std, int(vals.size), "ok", ""])
         else:
-            rows.append([head, split, task, enc, metric, np.nan, np.nan, 0, rs[-1].get("status", "error")])
+            rows.append([head, split, task, enc, metric, np.nan, np.nan, 0, rs[-1].get("status", "error"),
+                         rs[-1].get("reason", "")])
     return pd.DataFrame(rows, columns=COLUMNS), dropped
 
 
 def markdown(table: pd.DataFrame, digits: int = 3) -> str:
-    """One markdown table per (head, split): encoders x tasks, best per task in bold."""
+    """One markdown table per (head, split): encoders x tasks, best per task in bold.
+
+    Each table states its seed count; a cell over fewer seeds says ``(n=k)``; a cell whose
+    head does not apply (e.g. LightGBM on 200+ classes) reads ``n/a``."""
     out = []
     for (head, split), g in table.groupby(["head", "split"], sort=True):
         tasks = sorted(g["task"].unique())
         encs = sorted(g["encoder"].unique())
         metric = {t: g[g.task == t]["metric"].iloc[0] for t in tasks}
         best = {t: g[(g.task == t) & (g.status == "ok")]["mean"].max() for t in tasks}
+        n_max = int(g["n_seeds"].max())
         out.append(f"### head `{head}`, split `{split}`\n")
+        if n_max:
+            out.append(f"{n_max} seed(s) per cell unless marked (n=k).\n")
         out.append("| encoder | " + " | ".join(f"{t} ({metric[t]})" for t in tasks) + " |")
         out.append("|---|" + "---|" * len(tasks))
         for e in encs:
@@ -57,9 +64,15 @@ def markdown(table: pd.DataFrame, digits: int = 3) -> str:
                     cells.append("n/a")
                 else:
                     m, s = row["mean"].iloc[0], row["std"].iloc[0]
+                    n = int(row["n_seeds"].iloc[0])
                     c = f"{m:.{digits}f} ± {s:.{digits}f}"
-                    cells.append(f"**{c}**" if np.isclose(m, best[t]) else c)
+                    c = f"**{c}**" if np.isclose(m, best[t]) else c
+                    cells.append(c + (f" (n={n})" if n < n_max else ""))
             out.append(f"| {e} | " + " | ".join(cells) + " |")
+        reasons = sorted({(t, r) for t, r in zip(g.task, g.reason) if isinstance(r, str) and r})
+        if reasons:
+            out.append("")
+            out += [f"- n/a on {t}: {r}" for t, r in reasons]
         out.append("")
     return "\n".join(out)
 

@@ -14,6 +14,7 @@ MAP_ENCODERS = ("satclip", "satclip:L=40", "sh_siren_random", "geoclip", "csp", 
 AFRICA_FEWSHOT = "continent:Africa:fewshot=0.01"
 # The two US-only tasks span a few 10-degree blocks at most; use blocks that fit their extent.
 REGIONAL_BLOCK_DEG = {"median_income": 2, "california_housing": 1}
+SPLIT_KINDS = ("random", "spatial_block", "continent")
 
 
 def holdout_split(task: str) -> str | None:
@@ -36,19 +37,34 @@ def grid_plan(tasks: list[str]) -> list[tuple[str, list[str]]]:
     return out
 
 
+def _check_names(kind: str, names: list[str], valid) -> list[str]:
+    from .errors import UnknownNameError
+    from .registry import unknown_name_message
+
+    for n in names:
+        if n not in valid:
+            raise UnknownNameError(unknown_name_message(kind, n, valid))
+    return names
+
+
 def reproduce(args) -> int:
     """`geobench reproduce`: run (resumably) the grid, then regenerate every report artefact."""
+    from .errors import GeobenchError
     from .leaderboard import write_leaderboard
     from .provenance import command_line
-    from .runner import offline_tasks, run_grid
+    from .runner import _expand, offline_tasks, run_grid
 
     t0 = time.perf_counter()
     results = Path(args.results)
     n_run = 0
-    from .errors import GeobenchError
-
     failed = []
-    for task, splits in grid_plan(offline_tasks()):
+    tasks = _check_names("offline task", _expand(getattr(args, "task", ["all"]), offline_tasks), offline_tasks())
+    kinds = _check_names("reproduce split kind", _expand(getattr(args, "split", ["all"]), lambda: list(SPLIT_KINDS)),
+                         SPLIT_KINDS)
+    for task, splits in grid_plan(tasks):
+        splits = [s for s in splits if s.split(":")[0] in kinds]
+        if not splits:
+            continue
         try:
             res = run_grid([task], args.encoder, args.head, splits, args.seeds, results_dir=results,
                            executor=args.executor, n_jobs=args.jobs, tracking_uri=args.tracking_uri,
@@ -60,9 +76,10 @@ def reproduce(args) -> int:
         n_run += len(res.records)
         print(f"{task}: {len(res.records)} cell(s) run, {res.skipped} already done, {res.wall_seconds:.0f}s",
               flush=True)
-    write_leaderboard(results)
-    write_figures(results)
-    write_results_md(results, Path("docs") / "results.md")
+    if not getattr(args, "no_report", False):
+        write_leaderboard(results)
+        write_figures(results)
+        write_results_md(results, Path("docs") / "results.md")
     print(f"reproduce: {n_run} cell(s) run; total wall time {time.perf_counter() - t0:.0f}s"
           + (f"; FAILED tasks: {', '.join(failed)}" if failed else ""))
     return 1 if failed else 0

@@ -143,3 +143,23 @@ def test_inaturalist_protocols(tmp_path, monkeypatch, empty_cache):
         assert r["status"] == "ok" and r["head_params"]["protocol"] == proto
         m = r["metrics"]
         assert 0 <= m["top1"] <= m["top3"] <= m["top5"] <= m["top10"] <= 1 and "img_top1" in m
+
+
+def test_reproduce_subset_resumes_and_rejects_unknown_names(tmp_path, capsys):
+    from geobench.cli import main
+
+    args = ["reproduce", "--task", "air_temperature", "--split", "random", "--encoder", "direct,wrap",
+            "--head", "linear", "--seeds", "2", "--executor", "serial", "--no-report",
+            "--results", str(tmp_path), "--tracking-uri", "none"]
+    assert main(args) == 0
+    recs = read_records(tmp_path / "runs.jsonl")
+    assert len(recs) == 4 and {r["split"] for r in recs} == {"random:train=0.6:val=0.2"}
+    assert not (tmp_path / "leaderboard.csv").exists()  # --no-report
+    capsys.readouterr()
+    assert main(args) == 0  # resumed: every cell already done
+    assert "0 cell(s) run, 4 already done" in capsys.readouterr().out
+    assert len(read_records(tmp_path / "runs.jsonl")) == 4
+    assert main([*args[:2], "air_temprature", *args[3:]]) != 0
+    assert "Did you mean 'air_temperature'" in capsys.readouterr().err
+    assert main([*args[:4], "spatial", *args[5:]]) != 0
+    assert "split kind" in capsys.readouterr().err

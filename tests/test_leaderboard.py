@@ -1,0 +1,72 @@
+"""The leaderboard regenerated from a small committed ``runs.jsonl`` fixture.
+
+The fixture holds real linear-probe records (trimmed to the fields the leaderboard reads)
+for air_temperature (random split) and biome (Africa zero-shot), one encoder over fewer
+seeds, one ``not_applicable`` LightGBM cell, and one newer duplicate of a cell.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from geobench.leaderboard import COLUMNS, write_leaderboard
+
+FIX = Path(__file__).parent / "fixtures"
+RUNS = FIX / "runs_small.jsonl"
+
+
+@pytest.fixture
+def board(tmp_path):
+    csv, md, dropped = write_leaderboard(tmp_path, runs=RUNS)
+    return pd.read_csv(csv), md.read_text(), dropped
+
+
+def _newest_by_key() -> dict[str, dict]:
+    out: dict[str, dict] = {}
+    for line in RUNS.read_text().splitlines():
+        r = json.loads(line)
+        out[r["key"]] = r
+    return out
+
+
+def test_csv_means_and_stds_follow_the_records(board):
+    table, _, dropped = board
+    assert list(table.columns) == COLUMNS and dropped == 1
+    recs = _newest_by_key().values()
+    for row in table[table.status == "ok"].itertuples():
+        vals = [r["metrics"][row.metric] for r in recs
+                if (r["head"], r["split"], r["task"], r["encoder"]) == (row.head, row.split, row.task, row.encoder)]
+        assert row.n_seeds == len(vals)
+        assert row.mean == pytest.approx(np.mean(vals), abs=1e-6)
+        assert row.std == pytest.approx(np.std(vals, ddof=1), abs=1e-6)
+    # the newer duplicate (r2 0.5) replaced seed 0 of direct, not added a fourth seed
+    direct = table[(table.task == "air_temperature") & (table.encoder == "direct")].iloc[0]
+    assert direct.n_seeds == 3 and direct["mean"] == pytest.approx((0.5 + 0.4189211 + 0.4241486) / 3, abs=1e-6)
+    na = table[table.status == "not_applicable"]
+    assert list(na["head"]) == ["lightgbm"] and na["mean"].isna().all() and list(na.reason) == ["example"]
+
+
+def test_markdown_matches_the_reference_layout(board):
+    _, md, _ = board
+    assert md == (FIX / "leaderboard_small.md").read_text()
+
+
+def test_markdown_tables_per_head_and_split(board):
+    _, md, _ = board
+    heads = [line for line in md.splitlines() if line.startswith("### ")]
+    assert heads == ["### head `lightgbm`, split `continent:fewshot=0.0:name=Africa:val=0.2`",
+                     "### head `linear`, split `continent:fewshot=0.0:name=Africa:val=0.2`",
+                     "### head `linear`, split `random:train=0.6:val=0.2`"]
+    lines = md.splitlines()
+    # best per task in bold; fewer seeds marked; a head that does not apply is n/a with its reason
+    assert "| sh | **0.931 ± 0.002** (n=2) |" in lines
+    assert "| wrap | 0.857 ± 0.007 |" in lines
+    assert "| wrap | **0.187 ± 0.008** |" in lines
+    assert "| wrap | n/a |" in lines and "- n/a on biome: example" in lines
+    for line in lines:
+        if line.startswith("| ") and "±" in line:
+            assert all(c.strip() == "" or "±" in c or c.strip() == "n/a" for c in line.strip("|").split("|")[1:])
