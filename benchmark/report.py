@@ -252,36 +252,76 @@ def plot_africa_ecoregions(results: Path, records: list[dict], *, head: str = "l
 
 # --- docs/results.md ------------------------------------------------------------------------
 
-def comparison_table(table: pd.DataFrame) -> pd.DataFrame:
-    """Ours vs published for every published number with a counterpart in our leaderboard."""
-    try:
-        from .published import PUBLISHED
-    except ImportError:
-        return pd.DataFrame()
+RANDOM_SPLIT = "random:train=0.6:val=0.2"
+
+
+def published_split(split: str) -> tuple[str, str]:
+    """Our canonical split for a published row's split, and a note when the mapping is assumed.
+
+    ``unspecified`` (the RANGE linear-probe table) is compared with our random split."""
+    if split == "unspecified":
+        return RANDOM_SPLIT, "split not stated; compared with our random split"
+    if split == "random":
+        return RANDOM_SPLIT, ""
+    from .splits import parse_split
+
+    return str(parse_split(split)), ""
+
+
+def comparison_table(records: list[dict]) -> pd.DataFrame:
+    """Ours vs published: one row per published number. ``ours`` is the mean over seeds of the
+    published row's metric in our records with the same task, encoder, head and split (NaN when we
+    have no such run, or when the encoder is not implemented here, e.g. RANGE)."""
+    from .published import EXTERNAL_ENCODERS, PUBLISHED
+    from .records import latest_by_key
     from .tasks_api import get_spec
 
+    latest, _ = latest_by_key([r for r in records if r.get("status") == "ok"])
+    by_cell: dict[tuple, list[dict]] = {}
+    for r in latest:
+        by_cell.setdefault((r["task"], r["encoder"], r["head"], r["split"]), []).append(r)
     rows = []
     for p in PUBLISHED:
-        split = "random:train=0.6:val=0.2" if p.split == "random" else p.split
-        if p.split.startswith("continent"):
-            from .splits import parse_split
-
-            split = str(parse_split(p.split))
-        head = {"linear probe": "linear", "linear": "linear", "mlp": "mlp", "MLP": "mlp"}.get(p.head, p.head)
-        ours = table[(table.task == p.task) & (table.encoder == p.encoder) & (table["head"] == head)
-                     & (table.split == split) & (table.status == "ok")]
-        if ours.empty or p.metric != ours.metric.iloc[0]:
-            ours_val = np.nan
-        else:
-            ours_val = float(ours["mean"].iloc[0])
-        try:
-            fidelity = get_spec(p.task).fidelity
-        except Exception:
-            fidelity = "?"
-        rows.append({"task": p.task, "encoder": p.encoder, "head": head, "split": p.split, "metric": p.metric,
-                     "published": p.value, "ours": ours_val, "diff": ours_val - p.value, "source": p.source,
-                     "variant": p.variant, "fidelity": fidelity})
+        split, assumed = published_split(p.split)
+        rs = by_cell.get((p.task, p.encoder, p.head, split), [])
+        vals = [r["metrics"][p.metric] for r in rs if p.metric in r["metrics"]]
+        ours = float(np.mean(vals)) if vals else np.nan
+        rows.append({"task": p.task, "encoder": p.encoder, "variant": p.variant, "head": p.head,
+                     "split": p.split, "our_split": split, "split_note": assumed, "metric": p.metric,
+                     "published": p.value, "ours": ours, "ours_std": float(np.std(vals, ddof=1)) if len(vals) > 1 else 0.0,
+                     "n_seeds": len(vals), "diff": ours - p.value, "source": p.source, "evidence": p.evidence,
+                     "external": p.encoder in EXTERNAL_ENCODERS, "fidelity": get_spec(p.task).fidelity})
     return pd.DataFrame(rows)
+
+
+def comparison_markdown(comp: pd.DataFrame) -> list[str]:
+    """Markdown for the comparison: our counterparts first, then the reference-only rows of
+    encoders we do not implement; sources as numbered footnotes."""
+    sources = list(dict.fromkeys(comp.source))
+    ref = {s: f"[{i + 1}]" for i, s in enumerate(sources)}
+    fmt = lambda v: "–" if np.isnan(v) else f"{v:+.3f}"  # noqa: E731
+    lines = ["| task | encoder (published variant) | head | split | metric | published | ours (n seeds) "
+             "| ours − published | data | source |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for _, r in comp[~comp.external].iterrows():
+        ours = "not run" if np.isnan(r.ours) else f"{r.ours:.3f} ± {r.ours_std:.3f} ({r.n_seeds})"
+        split = r.split + ("*" if r.split_note else "")
+        lines.append(f"| {r.task} | {r.encoder} ({r.variant}) | {r['head']} | {split} | {r.metric} | "
+                     f"{r.published:.3f} | {ours} | {fmt(r['diff'])} | {r.fidelity} | {ref[r.source]} |")
+    lines += ["", "\\* split not stated by the source; compared with our random split "
+              f"(`{RANDOM_SPLIT}`). For `mse_z` lower is better; for `r2` and `accuracy` higher is better.", ""]
+    ext = comp[comp.external]
+    if not ext.empty:
+        lines += ["Published numbers of encoders geobench does not implement (reference only):", "",
+                  "| task | metric | " + " | ".join(ext.encoder.unique()) + " | source |",
+                  "|---|---|" + "---|" * ext.encoder.nunique() + "---|"]
+        for (task, metric), g in ext.groupby(["task", "metric"], sort=False):
+            vals = g.set_index("encoder")["published"]
+            lines.append(f"| {task} | {metric} | " + " | ".join(f"{vals.get(e, np.nan):.3f}" for e in ext.encoder.unique())
+                         + f" | {', '.join(dict.fromkeys(ref[s] for s in g.source))} |")
+        lines.append("")
+    lines += ["Sources (all secondary; `benchmark/published.py` gives the evidence level of every row):", ""]
+    lines += [f"{ref[s]} {s}  " for s in sources]
+    return lines + [""]
 
 
 def write_results_md(results: Path, out: Path) -> Path:
@@ -299,17 +339,9 @@ def write_results_md(results: Path, out: Path) -> Path:
     if narrative.exists():
         lines += [narrative.read_text(), ""]
     lines += ["## Findings computed from the runs", ""] + findings(table) + [""]
-    comp = comparison_table(table)
+    comp = comparison_table(records)
     if not comp.empty:
-        lines += ["## Ours vs published", "",
-                  "| task | encoder | head | split | metric | published | ours | diff | data | source |",
-                  "|---|---|---|---|---|---|---|---|---|---|"]
-        for _, r in comp.iterrows():
-            ours = "–" if np.isnan(r.ours) else f"{r.ours:.3f}"
-            diff = "–" if np.isnan(r["diff"]) else f"{r['diff']:+.3f}"
-            lines.append(f"| {r.task} | {r.encoder} ({r.variant}) | {r['head']} | {r.split} | {r.metric} | "
-                         f"{r.published:.3f} | {ours} | {diff} | {r.fidelity} | {r.source} |")
-        lines.append("")
+        lines += ["## Ours vs published", ""] + comparison_markdown(comp)
     lines += ["## Figures", ""]
     for p in sorted((results / "continents").glob("*.png")) if (results / "continents").exists() else []:
         lines.append(f"![{p.stem}](../results/continents/{p.name})")
@@ -321,23 +353,89 @@ def write_results_md(results: Path, out: Path) -> Path:
     return out
 
 
+def in_plan(task: str, split: str) -> bool:
+    """Whether (task, split) is one of the reproduction grid's cells (older exploratory runs,
+    e.g. 10-degree blocks on California housing, stay in the leaderboard but not in findings)."""
+    from .splits import parse_split
+
+    return any(str(parse_split(s)) == split for _, splits in grid_plan([task]) for s in splits)
+
+
+def _pivot(ok: pd.DataFrame, head: str, split_kind: str) -> pd.DataFrame:
+    """encoder x task means for one head and split kind (the grid has one split per kind and task)."""
+    g = ok[(ok["head"] == head) & (ok.split.str.split(":").str[0] == split_kind)]
+    return g.pivot_table(index="encoder", columns="task", values="mean")
+
+
+def _compare(ok: pd.DataFrame, a: str, b: str, head: str, split_kind: str, what: str) -> str | None:
+    p = _pivot(ok, head, split_kind)
+    if a not in p.index or b not in p.index:
+        return None
+    both = p.loc[[a, b]].dropna(axis=1)
+    if both.empty:
+        return None
+    wins = int((both.loc[a] > both.loc[b]).sum())
+    detail = ", ".join(f"{t} {both.loc[a, t]:.3f} vs {both.loc[b, t]:.3f}" for t in both.columns)
+    return f"- {what}: `{a}` beats `{b}` on {wins} of {both.shape[1]} tasks ({head}, {split_kind}: {detail})."
+
+
+# Encoders whose embedding carries information from imagery (trained on it, or featurising it).
+IMAGE_INFORMED = ("satclip", "csp", "geoclip", "mosaiks")
+
+
 def findings(table: pd.DataFrame) -> list[str]:
-    """Short, data-driven statements (best encoder per task/split; L=10 vs L=40 on hold-out)."""
-    ok = table[table.status == "ok"]
-    out = []
+    """Short statements computed from the leaderboard table."""
+    ok = table[(table.status == "ok") & np.array([in_plan(t, s) for t, s in zip(table.task, table.split)], bool)]
+    img = lambda e: e.split(":")[0] in IMAGE_INFORMED  # noqa: E731
+    out = ["### What we learned", ""]
+    # 1. who generalises to Africa: mean rank over the hold-out tasks, linear head
+    hold = _pivot(ok, "linear", "continent").dropna(axis=0)
+    if not hold.empty:
+        rank = hold.rank(ascending=False).mean(axis=1).sort_values()
+        top = ", ".join(f"`{e}` ({r:.1f})" for e, r in rank.head(3).items())
+        out.append(f"- **Africa hold-out** (linear, {hold.shape[1]} tasks: {', '.join(hold.columns)}): the best "
+                   f"mean ranks among {hold.shape[0]} encoders are {top}; the worst is `{rank.index[-1]}` "
+                   f"({rank.iloc[-1]:.1f}).")
+        for t in hold.columns:
+            learned = hold[t][[e for e in hold.index if img(e)]]
+            free = hold[t][[e for e in hold.index if not img(e)]]
+            if not learned.empty and not free.empty:
+                out.append(f"  - {t}: best image-informed `{learned.idxmax()}` {learned.max():.3f}, best "
+                           f"coordinate-only `{free.idxmax()}` {free.max():.3f}.")
+    # 2. the price of spatial extrapolation: random minus spatial-block, averaged over tasks
+    rnd, blk = _pivot(ok, "linear", "random"), _pivot(ok, "linear", "spatial_block")
+    common = rnd.index.intersection(blk.index)
+    if len(common):
+        tasks = rnd.columns.intersection(blk.columns)
+        drop = (rnd.loc[common, tasks] - blk.loc[common, tasks]).dropna(axis=0).mean(axis=1).sort_values()
+        if not drop.empty:
+            out.append(f"- **Random vs spatial-block** (linear, mean over {len(tasks)} tasks of random minus "
+                       f"block score): smallest drop `{drop.index[0]}` {drop.iloc[0]:.3f}, largest `{drop.index[-1]}` "
+                       f"{drop.iloc[-1]:.3f}; median {drop.median():.3f}.")
+    # 3. L=10 vs L=40 (the paper: L=10 generalises better to unseen regions, L=40 fits finer detail)
+    for a, b in (("satclip", "satclip:L=40"), ("sh", "sh:L=40")):
+        for kind in ("random", "continent"):
+            line = _compare(ok, a, b, "linear", kind, "L=10 vs L=40")
+            if line:
+                out.append(line)
+    # 4. does our pretraining help? the trained SatCLIP against its untrained twin
+    for kind in ("random", "spatial_block", "continent"):
+        line = _compare(ok, "satclip", "sh_siren_random", "linear", kind, "pretrained vs untrained SatCLIP")
+        if line:
+            out.append(line)
+    # 5. heads: MLP / LightGBM against the linear probe on the same cells
+    for head in ("mlp", "lightgbm"):
+        a = ok[ok["head"] == head].set_index(["task", "encoder", "split"])["mean"]
+        b = ok[ok["head"] == "linear"].set_index(["task", "encoder", "split"])["mean"]
+        both = a.index.intersection(b.index)
+        if len(both):
+            d = a[both] - b[both]
+            out.append(f"- **{head} vs linear head** on the {len(both)} cells run with both: {head} is better on "
+                       f"{int((d > 0).sum())}; median difference {d.median():+.3f}, largest gain "
+                       f"{d.max():+.3f} ({'/'.join(map(str, d.idxmax()))}).")
+    out += ["", "### Best encoder per task", ""]
     for (head, split), g in ok.groupby(["head", "split"]):
         wins = g.loc[g.groupby("task")["mean"].idxmax()]
         best = ", ".join(f"{r.task}: **{r.encoder}** ({r['mean']:.3f})" for _, r in wins.iterrows())
-        out.append(f"- best per task, `{head}` head, `{split}`: {best}")
-    for a, b in (("satclip", "satclip:L=40"), ("sh:L=10", "sh:L=40")):
-        for split in sorted(ok.split.unique()):
-            if not split.startswith("continent"):
-                continue
-            g = ok[(ok.split == split) & (ok["head"] == "linear")]
-            ga, gb = g[g.encoder == a].set_index("task")["mean"], g[g.encoder == b].set_index("task")["mean"]
-            common = ga.index.intersection(gb.index)
-            if len(common):
-                n = int((ga[common] > gb[common]).sum())
-                out.append(f"- `{split}` (linear): {a} beats {b} on {n} of {len(common)} tasks "
-                           f"({', '.join(f'{t} {ga[t]:.3f} vs {gb[t]:.3f}' for t in common)})")
+        out.append(f"- `{head}` head, `{split}`: {best}")
     return out

@@ -70,3 +70,30 @@ def test_markdown_tables_per_head_and_split(board):
     for line in lines:
         if line.startswith("| ") and "±" in line:
             assert all(c.strip() == "" or "±" in c or c.strip() == "n/a" for c in line.strip("|").split("|")[1:])
+
+
+def _rec(encoder, head, split, seed, metrics, task="air_temperature"):
+    return {"key": f"{task}|{encoder}|{head}|{split}|{seed}|", "task": task, "encoder": encoder, "head": head,
+            "split": split, "seed": seed, "status": "ok", "metrics": metrics}
+
+
+def test_comparison_matches_published_rows_by_head_split_and_metric():
+    from geobench.published import published_for
+    from geobench.report import RANDOM_SPLIT, comparison_markdown, comparison_table
+
+    recs = [_rec("satclip:L=40", "linear", RANDOM_SPLIT, s, {"r2": v, "mse_z": 1 - v}) for s, v in enumerate((0.8, 0.9))]
+    recs += [_rec("satclip:L=40", "mlp", RANDOM_SPLIT, s, {"r2": 1 - v, "mse_z": v}) for s, v in enumerate((0.3, 0.2))]
+    recs += [_rec("satclip:L=40", "mlp", "spatial_block:deg=10.0:train=0.6:val=0.2", 0, {"r2": 0.0, "mse_z": 9.0})]
+    comp = comparison_table(recs).set_index(["task", "encoder", "head", "metric"])
+    lin = comp.loc[("air_temperature", "satclip:L=40", "linear", "r2")]
+    (pub_lin,) = [p for p in published_for("air_temperature", "satclip:L=40", "r2") if p.head == "linear"]
+    assert lin.split == "unspecified" and lin.split_note  # RANGE does not state the split: ours is random
+    assert lin.ours == pytest.approx(0.85) and lin["diff"] == pytest.approx(0.85 - pub_lin.value)
+    assert lin.n_seeds == 2 and lin.ours_std == pytest.approx(np.std([0.8, 0.9], ddof=1))
+    mlp = comp.loc[("air_temperature", "satclip:L=40", "mlp", "mse_z")]  # the block-split row is not mixed in
+    assert mlp.ours == pytest.approx(0.25) and mlp.n_seeds == 2 and not mlp.split_note
+    geo = comp.loc[("air_temperature", "geoclip", "linear", "r2")]
+    assert np.isnan(geo.ours) and geo.n_seeds == 0
+    md = "\n".join(comparison_markdown(comparison_table(recs)))
+    assert "| air_temperature | satclip:L=40" in md and "0.850 ± 0.071 (2)" in md and "not run" in md
+    assert "| sinr | range | range+ |" in md  # encoders we do not implement: reference rows only
