@@ -324,6 +324,28 @@ def comparison_markdown(comp: pd.DataFrame) -> list[str]:
     return lines + [""]
 
 
+def coverage_lines(records: list[dict]) -> list[str]:
+    """What was run, per head: tasks, encoders, split kinds, seeds and cells (latest rows only)."""
+    from .records import latest_by_key
+
+    latest, _ = latest_by_key(records)
+    df = pd.DataFrame([{"head": r["head"], "task": r["task"], "encoder": r["encoder"], "seed": r["seed"],
+                        "kind": r["split"].split(":")[0], "status": r.get("status")} for r in latest])
+    if df.empty:
+        return []
+    lines = ["## Coverage", "", "| head | cells ok | not applicable | tasks | encoders | split kinds | seeds per cell |",
+             "|---|---|---|---|---|---|---|"]
+    for head, g in df.groupby("head"):
+        n_seeds = g[g.status == "ok"].groupby(["task", "encoder", "kind"]).seed.nunique()
+        seeds = f"{n_seeds.min()}–{n_seeds.max()}" if n_seeds.min() != n_seeds.max() else f"{n_seeds.min()}"
+        tasks = ", ".join(sorted(g.task.unique())) if g.task.nunique() < 8 else f"all {g.task.nunique()}"
+        encs = ", ".join(f"`{e}`" for e in sorted(g.encoder.unique())) if g.encoder.nunique() < 10 \
+            else f"{g.encoder.nunique()}"
+        lines.append(f"| {head} | {int((g.status == 'ok').sum())} | {int((g.status == 'not_applicable').sum())} | "
+                     f"{tasks} | {encs} | {', '.join(sorted(g.kind.unique()))} | {seeds} |")
+    return lines + [""]
+
+
 def write_results_md(results: Path, out: Path) -> Path:
     from .leaderboard import markdown, summarize
     from .records import read_records
@@ -338,6 +360,7 @@ def write_results_md(results: Path, out: Path) -> Path:
     narrative = Path(__file__).with_name("results_narrative.md")
     if narrative.exists():
         lines += [narrative.read_text(), ""]
+    lines += coverage_lines(records)
     lines += ["## Findings computed from the runs", ""] + findings(table) + [""]
     comp = comparison_table(records)
     if not comp.empty:
