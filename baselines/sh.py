@@ -42,10 +42,16 @@ from the angle-addition recurrence. Rows are processed in chunks; work arrays ar
 ``(m, row)`` so each numpy call runs over long contiguous rows, and results are written
 through the transposed view of the output block (no separate transpose pass). Everything
 runs in float64; float32 output is the rounded float64 result.
+
+Backends (``GEOBENCH_SH_BACKEND``): ``auto`` (default) runs the compiled kernel in
+``sh_kernel.py`` (numba; same operations in the same order, bit-identical float64 output,
+about 3x faster per core and multi-threaded) when numba imports, else the numpy path;
+``numpy`` forces the numpy path (the reference); ``numba`` requires numba.
 """
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -56,8 +62,27 @@ from geobench.encoding import ArrayEncoder, register_encoder
 from geobench.errors import InputError
 
 CONVENTIONS = ("satclip", "orthonormal")
+BACKENDS = ("auto", "numpy", "numba")
 
 __all__ = ["spherical_harmonics", "naive_spherical_harmonics", "spherical_harmonics_torch", "SHEncoder", "CONVENTIONS"]
+
+
+def _kernel(backend: str | None):
+    """The compiled row kernel, or None for the numpy path (see the module docstring)."""
+    backend = backend or os.environ.get("GEOBENCH_SH_BACKEND", "auto")
+    if backend not in BACKENDS:
+        raise InputError(f"spherical harmonics: unknown backend {backend!r} (GEOBENCH_SH_BACKEND); "
+                         f"use one of {', '.join(BACKENDS)}")
+    if backend == "numpy":
+        return None
+    try:
+        from geobench.baselines.sh_kernel import sh_rows
+    except ImportError as e:
+        if backend == "numba":
+            raise InputError(f"spherical harmonics: backend 'numba' needs numba ({e}); pip install numba, "
+                             "or set GEOBENCH_SH_BACKEND=numpy") from None
+        return None
+    return sh_rows
 
 
 @lru_cache(maxsize=16)
@@ -100,7 +125,8 @@ def _default_chunk(L: int) -> int:
 
 
 def spherical_harmonics(lonlat: np.ndarray, L: int, convention: str = "satclip", dtype=np.float64,
-                        out: np.ndarray | None = None, chunk_size: int | None = None) -> np.ndarray:
+                        out: np.ndarray | None = None, chunk_size: int | None = None,
+                        backend: str | None = None, n_threads: int | None = None) -> np.ndarray:
     """Real spherical harmonics of degree ``l < L`` at ``(N, 2)`` (lon, lat) degrees.
 
     Returns ``(N, L**2)`` in ``dtype`` (float32 or float64), column ``l**2 + l + m``.
@@ -113,6 +139,9 @@ def spherical_harmonics(lonlat: np.ndarray, L: int, convention: str = "satclip",
     The recurrences always run in float64; ``dtype`` only sets the output precision, so
     float32 output is the float64 result rounded (a float32 recurrence was measured
     1.3e-4 off at L=40 near the poles, where |Y| ~ 7; this way the error is < 1e-6).
+    ``backend`` (``auto``/``numpy``/``numba``, default ``$GEOBENCH_SH_BACKEND`` or ``auto``)
+    picks the implementation; ``n_threads`` caps the compiled kernel's threads (default: the
+    enclosing :func:`geobench.threads.limit_threads` limit).
     """
     if not isinstance(L, (int, np.integer)) or isinstance(L, bool) or L < 1:
         raise InputError(f"spherical harmonics: L must be an integer >= 1 (number of degrees), got {L!r}")
@@ -131,11 +160,19 @@ def spherical_harmonics(lonlat: np.ndarray, L: int, convention: str = "satclip",
                          f"got {getattr(out, 'dtype', type(out).__name__)} {getattr(out, 'shape', '')}")
     if n == 0:
         return out
-    B = max(1, min(int(chunk_size) if chunk_size else _default_chunk(L), n))
     A, AB, E = _coefficients(L)
     satclip = convention == "satclip"
     p00 = 1 / math.sqrt(4 * math.pi)
     m0_scale = math.pi if satclip else 1.0
+    kernel = _kernel(backend)
+    if kernel is not None:
+        from geobench.threads import current_limit
+
+        ct, st, cp, sp = _angles(x, convention)
+        kernel(ct, st, cp, sp, np.ascontiguousarray(A[:, :, 0]), np.ascontiguousarray(AB[:, :, 0]), E, out,
+               p00, m0_scale, n_threads or current_limit())
+        return out
+    B = max(1, min(int(chunk_size) if chunk_size else _default_chunk(L), n))
     sqrt2 = math.sqrt(2.0)
 
     # Work arrays in (m, row) layout so that every numpy call runs over long contiguous

@@ -312,11 +312,12 @@ def calibrate(mb: int, repeats: int) -> dict:
 # ---------------------------------------------------------------------------------------
 
 def section_sh(cfg: Config) -> tuple[list[dict], dict]:
-    from geobench.baselines.sh import naive_spherical_harmonics, spherical_harmonics
+    from geobench.baselines.sh import _kernel, naive_spherical_harmonics, spherical_harmonics
 
     N = cfg.sh_n
     x = area_uniform(N, cfg.seed)
-    rows, raw = [], {"n": N, "runs": {}}
+    backend = "numba" if _kernel(None) is not None else "numpy"
+    rows, raw = [], {"n": N, "runs": {}, "backend": backend, "threads": cfg.threads}
     for L in cfg.sh_Ls:
         K = L * L
         bounds = {dt: write_bound((N, K), dt, cfg.repeats) for dt in ("float32", "float64")}
@@ -347,7 +348,14 @@ def section_sh(cfg: Config) -> tuple[list[dict], dict]:
             rows.append(_row("sh", f"spherical_harmonics L={L} {dt} (row-major, fresh output)", pps, "pts/s",
                              times=t, ref_name=f"naive L={L}", ref_value=naive_pps, ref_unit="pts/s",
                              ratio=pps / naive_pps, ratio_meaning="speed-up vs naive (same run)",
-                             target=tgt, status=st))
+                             target=tgt, status=st, note=f"backend {backend}, {cfg.threads} thread(s)"))
+            if backend != "numpy" and dt == "float32":
+                tn = timeit(lambda: spherical_harmonics(x, L, dtype=dt, backend="numpy"), cfg.repeats, warmup=1)
+                raw["runs"][f"sh_L{L}_{dt}_numpy"] = tn
+                rows.append(_row("sh", f"  L={L} {dt} numpy path (reference implementation, 1 thread)",
+                                 N / tn["median_s"], "pts/s", times=tn, ref_name=f"{backend} backend",
+                                 ref_value=pps, ref_unit="pts/s", ratio=pps / (N / tn["median_s"]),
+                                 ratio_meaning=f"{backend} speed-up over the numpy path (same run)"))
             wb_tgt, wb_st = "", ""
             if dt == "float32" and L == 40:
                 wb_tgt = f"<= {TARGETS['sh_L40_vs_write']:g}x write bound"
@@ -749,8 +757,9 @@ def section_grid(cfg: Config, tmp: Path) -> tuple[list[dict], dict]:
 # ---------------------------------------------------------------------------------------
 
 def run(sections: list[str], cfg: Config, out: str | Path | None = None, *, echo: bool = True,
-        argv: list[str] | None = None) -> dict:
-    """Run the sections; return (and write to ``out`` unless None) the full result dict."""
+        argv: list[str] | None = None, merge: bool = False) -> dict:
+    """Run the sections; return (and write to ``out`` unless None) the full result dict.
+    ``merge``: keep the other sections of an existing ``out`` (re-measure one section)."""
     from .cache import atomic_write_json
     from .threads import limit_threads
 
@@ -804,12 +813,30 @@ def run(sections: list[str], cfg: Config, out: str | Path | None = None, *, echo
     result["calibration"]["drift_end_over_start"] = {k: round(c1[k] / c0[k], 3) for k in
                                                      ("write_GBps", "matmul_GFLOPs", "python_Mops")}
     result["load_average"]["end"] = _loadavg()
+    if merge and out is not None and Path(out).exists():
+        _merge_previous(result, json.loads(Path(out).read_text()))
     result["summary"] = [{"name": r["name"], "value": r["value"], "unit": r["unit"], "target": r["target"],
                           "status": r["status"]} for r in result["rows"] if r["status"]]
     result["total_seconds"] = round(time.perf_counter() - t_start, 2)
     if out is not None:
         atomic_write_json(Path(out), _jsonable(result))
     return result
+
+
+def _merge_previous(result: dict, old: dict) -> None:
+    """Carry over the sections of an earlier run that this run did not measure (``--merge``);
+    each carried row keeps a ``from_run`` timestamp so mixed runs stay visible."""
+    keep = [s for s in old.get("sections", []) if s not in result["sections"]]
+    for r in old.get("rows", []):
+        if r["section"] in keep:
+            result["rows"].append({**r, "from_run": r.get("from_run", old.get("generated_utc"))})
+    for s in keep:
+        result["sections_raw"][s] = old.get("sections_raw", {}).get(s, {})
+    order = {s: i for i, s in enumerate(SECTIONS)}
+    result["rows"].sort(key=lambda r: order.get(r["section"], len(order)))
+    result["merged"] = {"sections": keep, "from_run": old.get("generated_utc"),
+                        "machine_same": old.get("machine") == result["machine"]}
+    result["sections"] = sorted(set(result["sections"]) | set(keep), key=lambda s: order.get(s, len(order)))
 
 
 def _jsonable(o: Any) -> Any:
@@ -860,6 +887,8 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--sections", default=",".join(DEFAULT_SECTIONS),
                     help=f"comma-separated, from {','.join(SECTIONS)} (default {','.join(DEFAULT_SECTIONS)})")
     ap.add_argument("--out", default="results/perf.json", help="JSON output path ('' = do not write)")
+    ap.add_argument("--merge", action="store_true",
+                    help="keep the sections of an existing --out that this run does not measure")
     ap.add_argument("--repeats", type=int, default=3, help="repeats per timing (median; >= 3 for real runs)")
     ap.add_argument("--threads", type=int, default=None, help="thread limit (default $GEOBENCH_THREADS or 2)")
     ap.add_argument("--seed", type=int, default=0, help="seed of the random points")
@@ -909,7 +938,7 @@ def main(argv: list[str] | None = None) -> int:
             grid_tasks=_csv(a.grid_tasks), grid_encoders=_csv(a.grid_encoders), grid_seeds=a.grid_seeds,
             grid_executor=a.grid_executor, grid_jobs=a.grid_jobs, grid_repeats=a.grid_repeats)
         sections = _csv(a.sections) or list(DEFAULT_SECTIONS)
-        res = run(sections, cfg, a.out or None, argv=sys.argv[1:] if argv is None else argv)
+        res = run(sections, cfg, a.out or None, argv=sys.argv[1:] if argv is None else argv, merge=a.merge)
     except (GeobenchError, ValueError) as e:
         print(f"geobench.perf: error: {e}", file=sys.stderr)
         return 2

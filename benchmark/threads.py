@@ -33,6 +33,21 @@ def default_threads() -> int:
     return _check(n)
 
 
+_LIMITS: list[int] = []  # innermost limit_threads() last
+
+
+def current_limit() -> int:
+    """The innermost :func:`limit_threads` limit, else ``$OMP_NUM_THREADS`` (set by
+    :func:`set_thread_env`), else :func:`default_threads`. For code that picks its own
+    thread count (the compiled SH kernel)."""
+    if _LIMITS:
+        return _LIMITS[-1]
+    raw = os.environ.get("OMP_NUM_THREADS")
+    if raw and raw.isdigit() and int(raw) > 0:
+        return int(raw)
+    return default_threads()
+
+
 def _check(n: int) -> int:
     if not isinstance(n, int) or isinstance(n, bool) or n < 1:
         raise InputError(f"thread count must be a positive integer, got {n!r}")
@@ -73,9 +88,11 @@ def limit_threads(n: int = 2) -> Iterator[int]:
     if torch is not None and hasattr(torch, "get_num_threads"):
         prev_torch = torch.get_num_threads()
         torch.set_num_threads(n)
+    _LIMITS.append(n)
     try:
         with threadpool_limits(limits=n):
             yield n
     finally:
+        _LIMITS.pop()
         if prev_torch is not None:
             torch.set_num_threads(prev_torch)

@@ -109,3 +109,20 @@ def test_subprocess_sections(tmp_path, capsys):
 def test_unknown_section_is_an_error(capsys):
     assert perf.main(["--quick", "--sections", "nope", "--out", ""]) == 2
     assert "nope" in capsys.readouterr().err
+
+
+def test_merge_remeasures_one_section_and_keeps_the_others(quick, tmp_path):
+    out = tmp_path / "perf.json"
+    out.write_text(json.dumps(quick))
+    rc = perf.main(["--quick", "--sections", "sh", "--merge", "--out", str(out), "--tmp", str(tmp_path)])
+    assert rc == 0
+    res = json.loads(out.read_text())
+    assert res["sections"] == ["sh", "encoders", "heads"]
+    assert res["merged"]["sections"] == ["encoders", "heads"] and res["merged"]["from_run"] == quick["generated_utc"]
+    by = {}
+    for r in res["rows"]:
+        by.setdefault(r["section"], []).append(r)
+    assert all("from_run" not in r for r in by["sh"])  # re-measured now
+    assert all(r["from_run"] == quick["generated_utc"] for r in by["encoders"] + by["heads"])
+    assert len(by["heads"]) == sum(r["section"] == "heads" for r in quick["rows"])
+    assert res["sections_raw"]["sh"]["backend"] in ("numba", "numpy")

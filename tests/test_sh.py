@@ -166,8 +166,8 @@ def test_float32_matches_float64(coords):
 
 def test_chunking_and_out(coords):
     ref = spherical_harmonics(coords, 12)
-    for cs in (1, 5, 64, 1000):
-        assert np.array_equal(spherical_harmonics(coords, 12, chunk_size=cs), ref)
+    for cs in (1, 5, 64, 1000):  # chunking is the numpy path's
+        assert np.array_equal(spherical_harmonics(coords, 12, chunk_size=cs, backend="numpy"), ref)
     out = np.full((64, 144), np.nan)
     res = spherical_harmonics(coords, 12, out=out)
     assert res is out and np.array_equal(out, ref)
@@ -177,6 +177,35 @@ def test_chunking_and_out(coords):
         spherical_harmonics(coords, 12, out=np.empty((64, 100)))
     assert spherical_harmonics(np.empty((0, 2)), 5).shape == (0, 25)
     assert np.array_equal(spherical_harmonics(coords, 1), np.full((64, 1), math.sqrt(math.pi) / 2))
+
+
+@pytest.mark.parametrize("L", [1, 2, 10, 40])
+def test_compiled_kernel_is_bit_identical_to_numpy_path(L, monkeypatch):
+    pytest.importorskip("numba")
+    rng = np.random.default_rng(L)
+    x = np.column_stack([rng.uniform(-180, 180, 3000), np.rad2deg(np.arcsin(rng.uniform(-1, 1, 3000)))])
+    x[:4] = [[0, 90], [0, -90], [100, 10], [-180, 0]]  # poles, the asymmetric point, the antimeridian
+    for conv in ("satclip", "orthonormal"):
+        for dt in (np.float64, np.float32):
+            ref = spherical_harmonics(x, L, conv, dt, backend="numpy")
+            for threads in (1, 2):
+                got = spherical_harmonics(x, L, conv, dt, backend="numba", n_threads=threads)
+                assert got.dtype == ref.dtype and np.array_equal(got, ref), (conv, dt, threads)
+    monkeypatch.setenv("GEOBENCH_SH_BACKEND", "numpy")
+    assert np.array_equal(spherical_harmonics(x, L), spherical_harmonics(x, L, backend="numba"))
+    monkeypatch.setenv("GEOBENCH_SH_BACKEND", "fortran")
+    with pytest.raises(InputError, match="GEOBENCH_SH_BACKEND"):
+        spherical_harmonics(x, L)
+
+
+def test_kernel_follows_the_thread_limit():
+    from geobench.threads import current_limit, limit_threads
+
+    with limit_threads(1):
+        assert current_limit() == 1
+        with limit_threads(2):
+            assert current_limit() == 2
+        assert current_limit() == 1
 
 
 def test_bad_arguments(coords):
