@@ -65,10 +65,31 @@ def plot_continents(records: list[dict], task: str, out: str | Path, *, head: st
     fig.colorbar(im, ax=ax, label=metric, fraction=0.03)
     ax.set_title(f"{task}: test {metric} per continent ({head} head, {split} split, mean over seeds)", fontsize=9)
     fig.tight_layout()
+    return save_png(fig, out, dpi=110)
+
+
+MAX_FIGURE_BYTES = 500_000  # committed figures stay below this
+
+
+def save_png(fig, out: str | Path, dpi: int) -> Path:
+    """Save ``fig`` as an 8-bit palette PNG (256 colours: lossless for line plots and heatmaps,
+    visually lossless for the scatter maps) and close it. Raises if the file exceeds
+    ``MAX_FIGURE_BYTES``, so an oversized figure is never committed unnoticed."""
+    import io
+
+    import matplotlib.pyplot as plt
+    from PIL import Image
+
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=110)
+    buf = io.BytesIO()
+    fig.savefig(buf, dpi=dpi, format="png")
     plt.close(fig)
+    img = Image.open(buf).convert("RGB").quantize(256, method=Image.Quantize.MEDIANCUT)
+    img.save(out, optimize=True)
+    size = out.stat().st_size
+    if size > MAX_FIGURE_BYTES:
+        raise ValueError(f"{out}: {size:,} bytes exceeds the {MAX_FIGURE_BYTES:,}-byte figure budget; lower the dpi")
     return out
 
 
