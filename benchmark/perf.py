@@ -925,6 +925,9 @@ def main(argv: list[str] | None = None) -> int:
     from .threads import default_threads
 
     a = build_parser().parse_args(argv)
+    # as in the CLI: idle OpenMP threads (torch's, numba's) must not spin while another runtime
+    # works; set before torch or numba load their OpenMP runtime.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     try:
         if a.repeats < 1:
             raise ValueError("--repeats must be >= 1")
