@@ -25,10 +25,27 @@ def holdout_split(task: str) -> str | None:
     return AFRICA_FEWSHOT if task in FEWSHOT_TASKS else "continent:Africa"
 
 
+def reproduce_tasks() -> list[str]:
+    """The offline tasks, plus each external-data task whose data folder is configured
+    (iNaturalist 2018 when ``$GEOBENCH_INAT_DIR`` is set)."""
+    import os
+
+    from .runner import offline_tasks
+    from .tasks_api import TASKS
+
+    ext = [n for n, e in TASKS.items() if e.spec.needs_external and os.environ.get(e.spec.needs_external)]
+    return offline_tasks() + ext
+
+
 def grid_plan(tasks: list[str]) -> list[tuple[str, list[str]]]:
-    """(task, splits) pairs of the reproduction grid."""
+    """(task, splits) pairs of the reproduction grid (external-data tasks: random split only)."""
+    from .tasks_api import get_spec
+
     out = []
     for t in tasks:
+        if get_spec(t).needs_external:
+            out.append((t, ["random"]))
+            continue
         splits = ["random", f"spatial_block:deg={REGIONAL_BLOCK_DEG.get(t, 10)}"]
         h = holdout_split(t)
         if h:
@@ -52,13 +69,14 @@ def reproduce(args) -> int:
     from .errors import GeobenchError
     from .leaderboard import write_leaderboard
     from .provenance import command_line
-    from .runner import _expand, offline_tasks, run_grid
+    from .runner import _expand, run_grid
 
     t0 = time.perf_counter()
     results = Path(args.results)
     n_run = 0
     failed = []
-    tasks = _check_names("offline task", _expand(getattr(args, "task", ["all"]), offline_tasks), offline_tasks())
+    tasks = _check_names("reproducible task", _expand(getattr(args, "task", ["all"]), reproduce_tasks),
+                         reproduce_tasks())
     kinds = _check_names("reproduce split kind", _expand(getattr(args, "split", ["all"]), lambda: list(SPLIT_KINDS)),
                          SPLIT_KINDS)
     for task, splits in grid_plan(tasks):

@@ -163,3 +163,19 @@ def test_reproduce_subset_resumes_and_rejects_unknown_names(tmp_path, capsys):
     assert "Did you mean 'air_temperature'" in capsys.readouterr().err
     assert main([*args[:4], "spatial", *args[5:]]) != 0
     assert "split kind" in capsys.readouterr().err
+
+
+def test_reproduce_includes_inaturalist_only_when_its_data_is_configured(tmp_path, monkeypatch, empty_cache):
+    from geobench.report import grid_plan, reproduce_tasks
+
+    monkeypatch.delenv("GEOBENCH_INAT_DIR", raising=False)
+    assert "inaturalist_2018" not in reproduce_tasks()
+    monkeypatch.setenv("GEOBENCH_INAT_DIR", str(Path(__file__).parent / "fixtures" / "inat2018"))
+    assert reproduce_tasks()[-1] == "inaturalist_2018"
+    assert grid_plan(["inaturalist_2018"]) == [("inaturalist_2018", ["random"])]
+    from geobench.cli import main
+
+    assert main(["reproduce", "--task", "inaturalist_2018", "--encoder", "wrap", "--head", "linear", "--seeds", "1",
+                 "--executor", "serial", "--no-report", "--results", str(tmp_path), "--tracking-uri", "none"]) == 0
+    (rec,) = read_records(tmp_path / "runs.jsonl")
+    assert rec["task"] == "inaturalist_2018" and rec["status"] == "ok" and rec["head_params"]["protocol"] == "product"
