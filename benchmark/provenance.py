@@ -8,7 +8,7 @@ import sys
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-PACKAGES = ("geobench", "numpy", "pandas", "scikit-learn", "lightgbm", "torch", "shapely", "geopandas")
+PACKAGES = ("geobench", "numpy", "numba", "pandas", "scikit-learn", "lightgbm", "torch", "shapely", "geopandas")
 
 
 @functools.lru_cache(maxsize=1)
