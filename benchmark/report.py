@@ -375,6 +375,30 @@ def coverage_lines(records: list[dict]) -> list[str]:
     return lines + [""]
 
 
+def figure_lines(results: Path) -> list[str]:
+    """Markdown for the committed figures, grouped: per-continent heat maps (by task), the
+    embedding maps, the Africa ecoregions figures."""
+    def imgs(folder: str, pattern: str) -> list[Path]:
+        d = results / folder
+        return sorted(d.glob(pattern)) if d.exists() else []
+
+    lines = ["### Per-continent scores", "",
+             "Rows are encoders (best global score first), columns continents with the median test n; "
+             "the first column is the global score. One figure per task, head and split.", ""]
+    for p in imgs("continents", "*.png"):
+        task, head, split = (p.stem.split("__") + ["", ""])[:3]
+        what = ("random split" if split.startswith("random") else "Africa zero-shot hold-out"
+                if "fewshot0.0_" in split else "Africa few-shot (1 %) hold-out" if "fewshot" in split else split)
+        lines += [f"**{task}**, {head} head, {what}", "", f"![{p.stem}](../results/continents/{p.name})", ""]
+    lines += ["### Embedding maps", "",
+              "Each learned encoder evaluated on a 1° lon/lat grid; the first three principal components "
+              "of the embedding as RGB, coastlines from the countries data.", ""]
+    lines += [f"![{p.stem}](../results/maps/{p.name})" for p in imgs("maps", "embedding_*.png")] + [""]
+    lines += ["### Africa ecoregions, few-shot hold-out", ""]
+    lines += [f"![{p.stem}](../results/maps/{p.name})" for p in imgs("maps", "africa_ecoregions_*.png")] + [""]
+    return lines
+
+
 def write_results_md(results: Path, out: Path) -> Path:
     from .leaderboard import markdown, summarize
     from .records import read_records
@@ -394,11 +418,7 @@ def write_results_md(results: Path, out: Path) -> Path:
     comp = comparison_table(records)
     if not comp.empty:
         lines += ["## Ours vs published", ""] + comparison_markdown(comp)
-    lines += ["## Figures", ""]
-    for p in sorted((results / "continents").glob("*.png")) if (results / "continents").exists() else []:
-        lines.append(f"![{p.stem}](../results/continents/{p.name})")
-    for p in sorted((results / "maps").glob("*.png")) if (results / "maps").exists() else []:
-        lines.append(f"![{p.stem}](../results/maps/{p.name})")
+    lines += ["## Figures", ""] + figure_lines(results)
     lines += ["", "## Leaderboard", "", markdown(table)]
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n".join(lines))
