@@ -43,10 +43,11 @@ from the angle-addition recurrence. Rows are processed in chunks; work arrays ar
 through the transposed view of the output block (no separate transpose pass). Everything
 runs in float64; float32 output is the rounded float64 result.
 
-Backends (``GEOBENCH_SH_BACKEND``): ``auto`` (default) runs the compiled kernel in
-``sh_kernel.py`` (numba; same operations in the same order, bit-identical float64 output,
-about 3x faster per core and multi-threaded) when numba imports, else the numpy path;
-``numpy`` forces the numpy path (the reference); ``numba`` requires numba.
+Backends (``backend=`` or ``GEOBENCH_SH_BACKEND``): ``auto`` (default) runs the compiled
+kernel in ``sh_kernel.py`` (numba; same operations in the same order, identical output bit for
+bit, about 3-4x faster per core and multi-threaded) when numba imports, else the numpy path
+(with a one-time warning naming the import error); ``numpy`` forces the numpy path (the
+reference); ``numba`` requires numba.
 """
 from __future__ import annotations
 
@@ -67,11 +68,15 @@ BACKENDS = ("auto", "numpy", "numba")
 __all__ = ["spherical_harmonics", "naive_spherical_harmonics", "spherical_harmonics_torch", "SHEncoder", "CONVENTIONS"]
 
 
+_WARNED: list[str] = []
+
+
 def _kernel(backend: str | None):
     """The compiled row kernel, or None for the numpy path (see the module docstring)."""
+    source = "backend=" if backend else "GEOBENCH_SH_BACKEND="
     backend = backend or os.environ.get("GEOBENCH_SH_BACKEND", "auto")
     if backend not in BACKENDS:
-        raise InputError(f"spherical harmonics: unknown backend {backend!r} (GEOBENCH_SH_BACKEND); "
+        raise InputError(f"spherical harmonics: unknown backend {source}{backend!r}; "
                          f"use one of {', '.join(BACKENDS)}")
     if backend == "numpy":
         return None
@@ -81,6 +86,13 @@ def _kernel(backend: str | None):
         if backend == "numba":
             raise InputError(f"spherical harmonics: backend 'numba' needs numba ({e}); pip install numba, "
                              "or set GEOBENCH_SH_BACKEND=numpy") from None
+        if not _WARNED:
+            import warnings
+
+            _WARNED.append(str(e))
+            warnings.warn(f"spherical harmonics: the compiled kernel is unavailable ({e}); using the slower "
+                          "numpy path. pip install numba, or set GEOBENCH_SH_BACKEND=numpy to silence this.",
+                          RuntimeWarning, stacklevel=3)
         return None
     return sh_rows
 
@@ -168,17 +180,18 @@ def spherical_harmonics(lonlat: np.ndarray, L: int, convention: str = "satclip",
     if kernel is not None:
         from geobench.threads import current_limit
 
-        ct, st, cp, sp = _angles(x, convention)
-        kernel(ct, st, cp, sp, np.ascontiguousarray(A[:, :, 0]), np.ascontiguousarray(AB[:, :, 0]), E, out,
-               p00, m0_scale, n_threads or current_limit())
+        A2, AB2, k = np.ascontiguousarray(A[:, :, 0]), np.ascontiguousarray(AB[:, :, 0]), n_threads or current_limit()
+        for s0 in range(0, n, 65536):  # angles per block: a few float64 temporaries, not N-long ones
+            ct, st, cp, sp = _angles(x[s0 : s0 + 65536], convention)
+            kernel(ct, st, cp, sp, A2, AB2, E, out[s0 : s0 + 65536], p00, m0_scale, k)
         return out
     B = max(1, min(int(chunk_size) if chunk_size else _default_chunk(L), n))
     sqrt2 = math.sqrt(2.0)
 
     # Work arrays in (m, row) layout so that every numpy call runs over long contiguous
-    # rows. Three rotating Legendre buffers P[l-2], P[l-1], P[l] are zero-initialised:
-    # the one entry read before it is written (Pbar_{l-2}^{l-1}) is multiplied by AB = 0,
-    # so it only has to be finite (later it holds stale, finite values).
+    # rows. Three rotating Legendre buffers P[l-2], P[l-1], P[l], zeroed per chunk: the one
+    # entry read before it is written (Pbar_{l-2}^{l-1}) is multiplied by AB = 0, and zeroing
+    # makes that product +0.0 always, so the sign of exact zeros does not depend on chunking.
     P = [np.zeros((L, B)) for _ in range(3)]
     C = np.empty((L, B))  # sqrt(2) cos(m phi)
     S = np.empty((L, B))  # sqrt(2) sin(m phi)
@@ -206,6 +219,8 @@ def spherical_harmonics(lonlat: np.ndarray, L: int, convention: str = "satclip",
             np.multiply(Cb[m - 1], sp, out=tb)
             Sb[m] += tb
         prev2, prev, cur = P[0][:, :b], P[1][:, :b], P[2][:, :b]
+        for p in (prev2, prev, cur):  # stale entries read (times AB = 0) must be +0.0 in every chunk
+            p.fill(0.0)
         prev[0] = p00  # Pbar_0^0
         for l in range(1, L):
             # m = 0..l-1: Pbar_l^m = A x Pbar_{l-1}^m - AB Pbar_{l-2}^m

@@ -41,7 +41,7 @@ def markdown(table: pd.DataFrame, digits: int = 3) -> str:
     """One markdown table per (head, split): encoders x tasks, best per task in bold.
 
     Each table states its seed count; a cell over fewer seeds says ``(n=k)``; a cell whose
-    head does not apply (e.g. LightGBM on 200+ classes) reads ``n/a``."""
+    head does not apply (e.g. LightGBM on more than 20 classes) reads ``n/a``."""
     out = []
     for (head, split), g in table.groupby(["head", "split"], sort=True):
         tasks = sorted(g["task"].unique())

@@ -756,10 +756,25 @@ def section_grid(cfg: Config, tmp: Path) -> tuple[list[dict], dict]:
 # driver
 # ---------------------------------------------------------------------------------------
 
+def read_previous(out: str | Path) -> dict | None:
+    """The earlier result at ``out`` for ``--merge`` (None if there is none); read before any
+    measuring so that a corrupt file fails fast instead of losing a finished run."""
+    p = Path(out)
+    if not p.exists():
+        return None
+    try:
+        old = json.loads(p.read_text())
+        if not isinstance(old, dict) or not isinstance(old.get("rows"), list):
+            raise ValueError("no 'rows' list")
+    except ValueError as e:
+        raise ValueError(f"--merge: cannot read the earlier result {p} ({e}); remove it or drop --merge") from None
+    return old
+
+
 def run(sections: list[str], cfg: Config, out: str | Path | None = None, *, echo: bool = True,
-        argv: list[str] | None = None, merge: bool = False) -> dict:
+        argv: list[str] | None = None, previous: dict | None = None) -> dict:
     """Run the sections; return (and write to ``out`` unless None) the full result dict.
-    ``merge``: keep the other sections of an existing ``out`` (re-measure one section)."""
+    ``previous``: an earlier result (:func:`read_previous`) whose other sections are kept."""
     from .cache import atomic_write_json
     from .threads import limit_threads
 
@@ -813,8 +828,8 @@ def run(sections: list[str], cfg: Config, out: str | Path | None = None, *, echo
     result["calibration"]["drift_end_over_start"] = {k: round(c1[k] / c0[k], 3) for k in
                                                      ("write_GBps", "matmul_GFLOPs", "python_Mops")}
     result["load_average"]["end"] = _loadavg()
-    if merge and out is not None and Path(out).exists():
-        _merge_previous(result, json.loads(Path(out).read_text()))
+    if previous is not None:
+        _merge_previous(result, previous)
     result["summary"] = [{"name": r["name"], "value": r["value"], "unit": r["unit"], "target": r["target"],
                           "status": r["status"]} for r in result["rows"] if r["status"]]
     result["total_seconds"] = round(time.perf_counter() - t_start, 2)
@@ -835,7 +850,11 @@ def _merge_previous(result: dict, old: dict) -> None:
     order = {s: i for i, s in enumerate(SECTIONS)}
     result["rows"].sort(key=lambda r: order.get(r["section"], len(order)))
     result["merged"] = {"sections": keep, "from_run": old.get("generated_utc"),
-                        "machine_same": old.get("machine") == result["machine"]}
+                        "machine_same": old.get("machine") == result["machine"],
+                        "context": {k: old.get(k) for k in ("calibration", "config", "versions", "threads",
+                                                            "load_average", "argv")}}
+    if not result["merged"]["machine_same"]:
+        print("[perf] WARNING: --merge combines runs from different machines", file=sys.stderr)
     result["sections"] = sorted(set(result["sections"]) | set(keep), key=lambda s: order.get(s, len(order)))
 
 
@@ -941,7 +960,8 @@ def main(argv: list[str] | None = None) -> int:
             grid_tasks=_csv(a.grid_tasks), grid_encoders=_csv(a.grid_encoders), grid_seeds=a.grid_seeds,
             grid_executor=a.grid_executor, grid_jobs=a.grid_jobs, grid_repeats=a.grid_repeats)
         sections = _csv(a.sections) or list(DEFAULT_SECTIONS)
-        res = run(sections, cfg, a.out or None, argv=sys.argv[1:] if argv is None else argv, merge=a.merge)
+        previous = read_previous(a.out) if a.merge and a.out else None
+        res = run(sections, cfg, a.out or None, argv=sys.argv[1:] if argv is None else argv, previous=previous)
     except (GeobenchError, ValueError) as e:
         print(f"geobench.perf: error: {e}", file=sys.stderr)
         return 2

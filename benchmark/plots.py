@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .errors import GeobenchError
 from .records import latest_by_key, read_records
 
 CONT_ORDER = ["Africa", "Asia", "Europe", "North America", "South America", "Oceania", "Antarctica", "Ocean"]
@@ -71,31 +72,47 @@ def plot_continents(records: list[dict], task: str, out: str | Path, *, head: st
 MAX_FIGURE_BYTES = 500_000  # committed figures stay below this
 
 
-def save_png(fig, out: str | Path, dpi: int) -> Path:
-    """Save ``fig`` as an 8-bit palette PNG (256 colours: lossless for line plots and heatmaps,
-    visually lossless for the scatter maps) and close it. Raises if the file exceeds
-    ``MAX_FIGURE_BYTES``, so an oversized figure is never committed unnoticed."""
+def save_png(fig, out: str | Path, dpi: int, *, max_bytes: int = MAX_FIGURE_BYTES) -> Path:
+    """Save ``fig`` as an 8-bit palette PNG (256 colours: near-lossless for heat maps, line
+    plots and the scatter maps) under ``max_bytes``, then close it. When the PNG is too large
+    it is re-rendered at a lower dpi (down to half of ``dpi``); if it still does not fit, a
+    FigureTooLargeError names the file and nothing is written (an existing file is kept)."""
     import io
 
     import matplotlib.pyplot as plt
     from PIL import Image
 
+    from .cache import atomic_write_bytes
+
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    buf = io.BytesIO()
-    fig.savefig(buf, dpi=dpi, format="png")
-    plt.close(fig)
-    img = Image.open(buf).convert("RGB").quantize(256, method=Image.Quantize.MEDIANCUT)
-    img.save(out, optimize=True)
-    size = out.stat().st_size
-    if size > MAX_FIGURE_BYTES:
-        raise ValueError(f"{out}: {size:,} bytes exceeds the {MAX_FIGURE_BYTES:,}-byte figure budget; lower the dpi")
-    return out
+    try:
+        for d in (dpi, int(dpi * 0.8), int(dpi * 0.65), dpi // 2):
+            buf = io.BytesIO()
+            fig.savefig(buf, dpi=d, format="png")
+            img = Image.open(buf).convert("RGB").quantize(256, method=Image.Quantize.MEDIANCUT)
+            png = io.BytesIO()
+            img.save(png, format="png", optimize=True)
+            if png.tell() <= max_bytes:
+                out.parent.mkdir(parents=True, exist_ok=True)
+                atomic_write_bytes(out, png.getvalue())
+                return out
+    finally:
+        plt.close(fig)
+    raise FigureTooLargeError(f"{out}: {png.tell():,} bytes at dpi {d} still exceeds the {max_bytes:,}-byte "
+                              "figure budget; draw fewer points or panels (the file was not written)")
 
 
-def plot_continents_from_runs(results_dir: str | Path, task: str, **kw) -> Path | None:
+class FigureTooLargeError(GeobenchError):
+    """A figure cannot be saved under the size budget."""
+
+
+def plot_continents_from_runs(results_dir: str | Path, task: str, records: list[dict] | None = None,
+                              **kw) -> Path | None:
+    """The continent heat map of ``task`` under ``results_dir/continents/`` (``records``: the
+    runs, read from ``runs.jsonl`` when not given)."""
     results_dir = Path(results_dir)
-    records = read_records(results_dir / "runs.jsonl")
+    if records is None:
+        records = read_records(results_dir / "runs.jsonl")
     from .splits import parse_split
 
     head, split = kw.get("head", "linear"), kw.get("split", "random")

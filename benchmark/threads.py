@@ -6,6 +6,7 @@ passes the same ``n`` to LightGBM's ``num_threads``.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import os
 import sys
 from typing import Iterator
@@ -33,15 +34,17 @@ def default_threads() -> int:
     return _check(n)
 
 
-_LIMITS: list[int] = []  # innermost limit_threads() last
+# The innermost limit_threads() limit of this thread / context (None outside any).
+_LIMIT: contextvars.ContextVar[int | None] = contextvars.ContextVar("geobench_thread_limit", default=None)
 
 
 def current_limit() -> int:
     """The innermost :func:`limit_threads` limit, else ``$OMP_NUM_THREADS`` (set by
     :func:`set_thread_env`), else :func:`default_threads`. For code that picks its own
     thread count (the compiled SH kernel)."""
-    if _LIMITS:
-        return _LIMITS[-1]
+    n = _LIMIT.get()
+    if n is not None:
+        return n
     raw = os.environ.get("OMP_NUM_THREADS")
     if raw and raw.isdigit() and int(raw) > 0:
         return int(raw)
@@ -88,11 +91,11 @@ def limit_threads(n: int = 2) -> Iterator[int]:
     if torch is not None and hasattr(torch, "get_num_threads"):
         prev_torch = torch.get_num_threads()
         torch.set_num_threads(n)
-    _LIMITS.append(n)
+    token = _LIMIT.set(n)
     try:
         with threadpool_limits(limits=n):
             yield n
     finally:
-        _LIMITS.pop()
+        _LIMIT.reset(token)
         if prev_torch is not None:
             torch.set_num_threads(prev_torch)

@@ -97,3 +97,62 @@ def test_comparison_matches_published_rows_by_head_split_and_metric():
     md = "\n".join(comparison_markdown(comparison_table(recs)))
     assert "| air_temperature | satclip:L=40" in md and "0.850 ± 0.071 (2)" in md and "not run" in md
     assert "| sinr | range | range+ |" in md  # encoders we do not implement: reference rows only
+
+
+def _table(rows):
+    """Leaderboard table from (task, encoder, head, split, [values]) tuples (ok rows; [] = n/a)."""
+    from geobench.leaderboard import summarize
+
+    recs = []
+    for task, enc, head, split, vals in rows:
+        metric = "r2" if task in ("air_temperature", "elevation", "my_plugin_task") else "accuracy"
+        if not vals:
+            recs.append({**_rec(enc, head, split, 0, {}, task), "status": "not_applicable", "reason": "too many classes",
+                         "primary_metric": metric})
+        for s, v in enumerate(vals):
+            recs.append({**_rec(enc, head, split, s, {metric: v}, task), "primary_metric": metric})
+    return recs, summarize(recs)[0]
+
+
+AFR0 = "continent:fewshot=0.0:name=Africa:val=0.2"
+BLK = "spatial_block:deg=10.0:train=0.6:val=0.2"
+
+
+def test_findings_rank_encoders_and_compare_heads():
+    from geobench.report import RANDOM_SPLIT, findings
+
+    _, t = _table([
+        ("air_temperature", "wrap", "linear", AFR0, [0.5, 0.6]), ("air_temperature", "geoclip", "linear", AFR0, [-1.0]),
+        ("elevation", "wrap", "linear", AFR0, [0.2]), ("elevation", "geoclip", "linear", AFR0, [0.1]),
+        ("air_temperature", "wrap", "linear", RANDOM_SPLIT, [0.9]), ("air_temperature", "wrap", "linear", BLK, [0.7]),
+        ("air_temperature", "wrap", "mlp", RANDOM_SPLIT, [0.95]),
+        ("air_temperature", "wrap", "linear", "spatial_block:deg=3.0:train=0.6:val=0.2", [float("nan")]),
+    ])
+    text = "\n".join(findings(t))
+    assert "best mean ranks among 2 encoders are `wrap` (1.0), `geoclip` (2.0)" in text
+    assert "air_temperature: best image-informed `geoclip` -1.000, best coordinate-only `wrap` 0.550" in text
+    assert "mean over 1 tasks of random minus block score): smallest drop `wrap` 0.200" in text
+    assert "**mlp vs linear head** on the 1 cells run with both: mlp is better on 1; median difference +0.050" in text
+    assert "deg=3.0" not in text  # not a split of the grid
+
+
+def test_report_sections_survive_edge_cases():
+    from geobench.report import RANDOM_SPLIT, coverage_lines, findings
+
+    assert findings(_table([])[1]) == [] and coverage_lines([]) == []
+    recs, t = _table([("ecoregions", "wrap", "lightgbm", RANDOM_SPLIT, []),  # only not_applicable
+                      ("air_temperature", "sh", "linear", RANDOM_SPLIT, [0.9]),  # random only ...
+                      ("elevation", "sh", "linear", BLK, [0.5]),  # ... and block only: no common task
+                      ("my_plugin_task", "sh", "linear", RANDOM_SPLIT, [0.3]),  # not a registered task
+                      ("elevation", "wrap", "linear", RANDOM_SPLIT, [float("nan")])])
+    text = "\n".join(findings(t))
+    assert "Random vs spatial-block" not in text and "nan" not in text and "my_plugin_task" not in text
+    cov = {line.split("|")[1].strip(): line for line in coverage_lines(recs) if line.startswith("| ")}
+    assert cov["lightgbm"].endswith("| – |") and "| 0 | 1 |" in cov["lightgbm"]
+
+
+def test_random_split_constant_matches_what_the_runner_records():
+    from geobench.report import RANDOM_SPLIT
+    from geobench.splits import parse_split
+
+    assert RANDOM_SPLIT == str(parse_split("random")) == "random:train=0.6:val=0.2"

@@ -126,3 +126,13 @@ def test_merge_remeasures_one_section_and_keeps_the_others(quick, tmp_path):
     assert all(r["from_run"] == quick["generated_utc"] for r in by["encoders"] + by["heads"])
     assert len(by["heads"]) == sum(r["section"] == "heads" for r in quick["rows"])
     assert res["sections_raw"]["sh"]["backend"] in ("numba", "numpy")
+    assert res["merged"]["context"]["versions"] == quick["versions"]
+
+
+def test_merge_with_a_corrupt_earlier_file_fails_before_measuring(tmp_path, capsys):
+    out = tmp_path / "perf.json"
+    out.write_text('{"rows": [')  # truncated
+    assert perf.main(["--quick", "--sections", "sh", "--merge", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert str(out) in err and "drop --merge" in err
+    assert out.read_text() == '{"rows": ['  # untouched

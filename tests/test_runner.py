@@ -165,15 +165,18 @@ def test_reproduce_subset_resumes_and_rejects_unknown_names(tmp_path, capsys):
     assert "split kind" in capsys.readouterr().err
 
 
-def test_reproduce_includes_inaturalist_only_when_its_data_is_configured(tmp_path, monkeypatch, empty_cache):
+def test_reproduce_includes_inaturalist_only_when_its_data_is_configured(tmp_path, monkeypatch, empty_cache,
+                                                                        capsys):
+    from geobench.cli import main
     from geobench.report import grid_plan, reproduce_tasks
 
     monkeypatch.delenv("GEOBENCH_INAT_DIR", raising=False)
     assert "inaturalist_2018" not in reproduce_tasks()
+    assert main(["reproduce", "--task", "inaturalist_2018", "--encoder", "wrap", "--results", str(tmp_path)]) != 0
+    assert "needs external data: set GEOBENCH_INAT_DIR" in capsys.readouterr().err
     monkeypatch.setenv("GEOBENCH_INAT_DIR", str(Path(__file__).parent / "fixtures" / "inat2018"))
     assert reproduce_tasks()[-1] == "inaturalist_2018"
     assert grid_plan(["inaturalist_2018"]) == [("inaturalist_2018", ["random"])]
-    from geobench.cli import main
 
     assert main(["reproduce", "--task", "inaturalist_2018", "--encoder", "wrap", "--head", "linear", "--seeds", "1",
                  "--executor", "serial", "--no-report", "--results", str(tmp_path), "--tracking-uri", "none"]) == 0

@@ -179,33 +179,105 @@ def test_chunking_and_out(coords):
     assert np.array_equal(spherical_harmonics(coords, 1), np.full((64, 1), math.sqrt(math.pi) / 2))
 
 
-@pytest.mark.parametrize("L", [1, 2, 10, 40])
-def test_compiled_kernel_is_bit_identical_to_numpy_path(L, monkeypatch):
-    pytest.importorskip("numba")
-    rng = np.random.default_rng(L)
-    x = np.column_stack([rng.uniform(-180, 180, 3000), np.rad2deg(np.arcsin(rng.uniform(-1, 1, 3000)))])
+def _bits(a: np.ndarray) -> np.ndarray:
+    return a.view(np.uint64 if a.dtype == np.float64 else np.uint32)
+
+
+def _points(n: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    x = np.column_stack([rng.uniform(-180, 180, n), np.rad2deg(np.arcsin(rng.uniform(-1, 1, n)))])
+    x[::7, 1] = 0.0  # equator rows: exact zeros, whose sign must not depend on the path
     x[:4] = [[0, 90], [0, -90], [100, 10], [-180, 0]]  # poles, the asymmetric point, the antimeridian
+    return x
+
+
+@pytest.mark.parametrize("L", [1, 2, 10, 40])
+def test_compiled_kernel_is_bit_identical_to_numpy_path(L):
+    pytest.importorskip("numba")
+    x = _points(3000, L)
     for conv in ("satclip", "orthonormal"):
         for dt in (np.float64, np.float32):
             ref = spherical_harmonics(x, L, conv, dt, backend="numpy")
-            for threads in (1, 2):
+            assert np.array_equal(_bits(spherical_harmonics(x, L, conv, dt, backend="numpy", chunk_size=37)), _bits(ref))
+            for threads in (1, 2):  # the serial and the parallel driver
                 got = spherical_harmonics(x, L, conv, dt, backend="numba", n_threads=threads)
-                assert got.dtype == ref.dtype and np.array_equal(got, ref), (conv, dt, threads)
+                assert got.dtype == ref.dtype and np.array_equal(_bits(got), _bits(ref)), (conv, dt, threads)
+
+
+def test_backend_selection(monkeypatch):
+    import sys
+
+    from geobench.baselines import sh
+
+    pytest.importorskip("numba")
+    from geobench.baselines import sh_kernel
+
+    monkeypatch.delenv("GEOBENCH_SH_BACKEND", raising=False)
+    assert sh._kernel(None) is sh_kernel.sh_rows
     monkeypatch.setenv("GEOBENCH_SH_BACKEND", "numpy")
-    assert np.array_equal(spherical_harmonics(x, L), spherical_harmonics(x, L, backend="numba"))
+    assert sh._kernel(None) is None and sh._kernel("numba") is sh_kernel.sh_rows
     monkeypatch.setenv("GEOBENCH_SH_BACKEND", "fortran")
-    with pytest.raises(InputError, match="GEOBENCH_SH_BACKEND"):
-        spherical_harmonics(x, L)
+    with pytest.raises(InputError, match="GEOBENCH_SH_BACKEND='fortran'"):
+        spherical_harmonics(_points(10, 0), 3)
+    with pytest.raises(InputError, match="backend='cuda'"):
+        spherical_harmonics(_points(10, 0), 3, backend="cuda")
+    # numba missing: auto falls back to numpy with one warning; 'numba' says how to fix it
+    monkeypatch.setenv("GEOBENCH_SH_BACKEND", "auto")
+    monkeypatch.setitem(sys.modules, "geobench.baselines.sh_kernel", None)
+    monkeypatch.setattr(sh, "_WARNED", [])
+    with pytest.warns(RuntimeWarning, match="pip install numba"):
+        assert sh._kernel(None) is None
+    with pytest.raises(InputError, match="pip install numba"):
+        sh._kernel("numba")
 
 
-def test_kernel_follows_the_thread_limit():
+def test_kernel_follows_the_thread_limit(monkeypatch):
+    import threading
+
+    pytest.importorskip("numba")
+    from geobench.baselines import sh_kernel
     from geobench.threads import current_limit, limit_threads
 
+    seen = []
+    real = sh_kernel.sh_rows
+    monkeypatch.setattr(sh_kernel, "sh_rows", lambda *a: seen.append((a[-1], real(*a))))
+    x = _points(2000, 1)
     with limit_threads(1):
-        assert current_limit() == 1
+        spherical_harmonics(x, 5)
         with limit_threads(2):
-            assert current_limit() == 2
-        assert current_limit() == 1
+            spherical_harmonics(x, 5)
+        spherical_harmonics(x, 5, n_threads=2)  # an explicit count wins
+    assert seen == [(1, "serial"), (2, "parallel"), (2, "parallel")]
+    # limits are per thread: two threads with different limits do not see each other's
+    got, barrier = {}, threading.Barrier(2)
+
+    def worker(n):
+        with limit_threads(n):
+            barrier.wait()
+            got[n] = current_limit()
+            barrier.wait()
+
+    ts = [threading.Thread(target=worker, args=(n,)) for n in (1, 2)]
+    [t.start() for t in ts]
+    [t.join() for t in ts]
+    assert got == {1: 1, 2: 2}
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs os.fork")
+def test_forked_child_after_the_kernel_ran_survives():
+    """GNU OpenMP kills a forked child that starts a parallel region; the kernel must switch to
+    its serial driver there."""
+    import os
+
+    pytest.importorskip("numba")
+    x = _points(5000, 2)
+    ref = spherical_harmonics(x, 10, n_threads=2)  # the parent has run a parallel region
+    pid = os.fork()
+    if pid == 0:  # child
+        ok = np.array_equal(spherical_harmonics(x, 10, n_threads=2), ref)
+        os._exit(0 if ok else 3)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, status
 
 
 def test_bad_arguments(coords):
