@@ -136,3 +136,24 @@ def test_merge_with_a_corrupt_earlier_file_fails_before_measuring(tmp_path, caps
     err = capsys.readouterr().err
     assert str(out) in err and "drop --merge" in err
     assert out.read_text() == '{"rows": ['  # untouched
+
+
+def test_projection_from_measured_cell_times(tmp_path):
+    from geobench.report import grid_plan
+    from geobench.runner import offline_tasks
+
+    runs = tmp_path / "runs.jsonl"
+    recs = [{"key": f"air_temperature|e{i}|linear|random|{i}|", "task": "air_temperature", "head": "linear",
+             "status": "ok", "timings": {"cell_s": v}} for i, v in enumerate((1.0, 3.0, 2.0))]
+    recs.append({"key": "countries|wrap|lightgbm|random|0|", "task": "countries", "head": "lightgbm",
+                 "status": "not_applicable", "reason": "too many classes"})
+    runs.write_text("".join(json.dumps(r) + "\n" for r in recs))
+    cfg = perf.Config.make(runs=str(runs), projection_workers=2)
+    (row,), raw = perf.section_projection(cfg)
+    n_splits = dict(grid_plan(["air_temperature"]))["air_temperature"]
+    cells = raw["encoders"] * len(n_splits) * 5
+    assert raw["cells"]["linear/air_temperature"] == {"cells": cells, "median_cell_s": 2.0, "measured_cells": 3}
+    assert raw["cells"]["lightgbm/countries"]["median_cell_s"] == 0.0
+    assert row["value"] == pytest.approx(cells * 2.0 / 2)
+    assert row["status"] == "INCOMPLETE" and "mlp/elevation" in raw["missing"]
+    assert len(raw["cells"]) == 3 * len(offline_tasks())
