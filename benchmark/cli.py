@@ -67,6 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a subset of the grid's split kinds: random, spatial_block, continent (default all)")
     p.add_argument("--no-report", action="store_true", help="run the cells only; skip the leaderboard, "
                    "figures and docs/results.md")
+    p.add_argument("--report-only", action="store_true", help="regenerate the leaderboard, figures and "
+                   "docs/results.md from runs.jsonl without running any cell")
     p.add_argument("--seeds", type=int, default=5)
     p.add_argument("--head", nargs="+", default=["linear", "mlp", "lightgbm"])
     p.add_argument("--encoder", nargs="+", default=["all"])

@@ -97,7 +97,7 @@ def reproduce(args) -> int:
     tasks = _check_names("reproducible task", tasks, reproduce_tasks())
     kinds = _check_names("reproduce split kind", _expand(getattr(args, "split", ["all"]), lambda: list(SPLIT_KINDS)),
                          SPLIT_KINDS)
-    for task, splits in grid_plan(tasks):
+    for task, splits in ([] if getattr(args, "report_only", False) else grid_plan(tasks)):
         splits = [s for s in splits if s.split(":")[0] in kinds]
         if not splits:
             continue
@@ -114,8 +114,8 @@ def reproduce(args) -> int:
               flush=True)
     if not getattr(args, "no_report", False):
         write_leaderboard(results)
-        write_figures(results)
-        write_results_md(results, Path("docs") / "results.md")
+        write_figures(results, encoders=MAP_ENCODERS)
+        write_results_md(results, results.resolve().parent / "docs" / "results.md")
     print(f"reproduce: {n_run} cell(s) run; total wall time {time.perf_counter() - t0:.0f}s"
           + (f"; FAILED tasks: {', '.join(failed)}" if failed else ""))
     return 1 if failed else 0

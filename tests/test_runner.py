@@ -145,7 +145,7 @@ def test_inaturalist_protocols(tmp_path, monkeypatch, empty_cache):
         assert 0 <= m["top1"] <= m["top3"] <= m["top5"] <= m["top10"] <= 1 and "img_top1" in m
 
 
-def test_reproduce_subset_resumes_and_rejects_unknown_names(tmp_path, capsys):
+def test_reproduce_subset_resumes_and_rejects_unknown_names(tmp_path, capsys, monkeypatch):
     from geobench.cli import main
 
     args = ["reproduce", "--task", "air_temperature", "--split", "random", "--encoder", "direct,wrap",
@@ -159,6 +159,17 @@ def test_reproduce_subset_resumes_and_rejects_unknown_names(tmp_path, capsys):
     assert main(args) == 0  # resumed: every cell already done
     assert "0 cell(s) run, 4 already done" in capsys.readouterr().out
     assert len(read_records(tmp_path / "runs.jsonl")) == 4
+    # --report-only: the leaderboard, figures and results.md next to the results folder, no cell run
+    monkeypatch.setattr("geobench.report.MAP_ENCODERS", ("sh:L=10",))
+    res_dir = tmp_path / "results"
+    res_dir.mkdir()
+    (res_dir / "runs.jsonl").write_bytes((tmp_path / "runs.jsonl").read_bytes())
+    assert main(["reproduce", "--report-only", "--results", str(res_dir)]) == 0
+    assert "reproduce: 0 cell(s) run" in capsys.readouterr().out
+    md = (tmp_path / "docs" / "results.md").read_text()
+    assert "| wrap |" in md and "air_temperature" in md and (res_dir / "leaderboard.csv").exists()
+    assert (res_dir / "maps" / "embedding_sh_L10.png").exists()
+    assert len(read_records(res_dir / "runs.jsonl")) == 4
     assert main([*args[:2], "air_temprature", *args[3:]]) != 0
     assert "Did you mean 'air_temperature'" in capsys.readouterr().err
     assert main([*args[:4], "spatial", *args[5:]]) != 0
