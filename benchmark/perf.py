@@ -644,6 +644,17 @@ def _peak_rss_bytes(rep: dict) -> tuple[int, str]:
             "ru_maxrss of the child (upper bound: includes the parent's RSS at fork)")
 
 
+def _child_failed(section: str, name: str, run: dict, unit: str = "s") -> dict:
+    """The ERROR row of a child process that exited non-zero (the tail of its stderr as note)."""
+    return _row(section, name, None, unit, status="ERROR", note=run.get("stderr_tail", "")[-300:])
+
+
+def _wall_times(runs: list[dict]) -> dict:
+    """Median and raw wall times of child runs, in the ``times`` layout of a row."""
+    return {"median_s": statistics.median(r["wall_s"] for r in runs),
+            "times_s": [round(r["wall_s"], 3) for r in runs], "repeats": len(runs)}
+
+
 def section_cold(cfg: Config, tmp: Path) -> tuple[list[dict], dict]:
     """The first ``geobench run --task elevation --encoder wrap`` with an empty GEOBENCH_CACHE."""
     args = ["run", "--task", "elevation", "--encoder", "wrap", *cfg.cold_args]
@@ -655,8 +666,7 @@ def section_cold(cfg: Config, tmp: Path) -> tuple[list[dict], dict]:
         r = _run_child(_CHILD, [*args, "--results", str(tmp / f"cold-results-{i}")], _child_env(cache))
         raw["cold"].append(r)
         if r["rc"] != 0:
-            return [_row("cold", raw["command"], None, "s", status="ERROR",
-                         note=r.get("stderr_tail", "")[-300:])], raw
+            return [_child_failed("cold", raw["command"], r)], raw
     # reference: the same command again on the now-warm cache (--force), same run
     for i in range(max(1, cfg.cold_repeats)):
         r = _run_child(_CHILD, [*args, "--force", "--results", str(tmp / f"cold-results-{i}")], _child_env(cache))
@@ -667,8 +677,7 @@ def section_cold(cfg: Config, tmp: Path) -> tuple[list[dict], dict]:
     if cfg.cold_args:
         note.append(f"extra args {' '.join(cfg.cold_args)}")
     return [_row("cold", "first `geobench run --task elevation --encoder wrap` (empty cache)", cold, "s",
-                 times={"median_s": cold, "times_s": [round(r["wall_s"], 3) for r in raw["cold"]],
-                        "repeats": len(raw["cold"])},
+                 times=_wall_times(raw["cold"]),
                  ref_name="same command, warm cache (--force)", ref_value=warm, ref_unit="s", ratio=cold / warm,
                  ratio_meaning="cold / warm (same run)", target=f"<= {TARGETS['cold_run_s']:g} s",
                  status=_status(cold <= TARGETS["cold_run_s"]), note="; ".join(note))], raw
@@ -686,8 +695,7 @@ def section_memory(cfg: Config, tmp: Path) -> tuple[list[dict], dict]:
         r = _run_child(_CHILD, [*args, "--results", str(tmp / f"mem-results-{i}")], _child_env(tmp / f"mem-cache-{i}"))
         raw["runs"].append(r)
         if r["rc"] != 0:
-            return [_row("memory", raw["command"], None, "bytes", status="ERROR",
-                         note=r.get("stderr_tail", "")[-300:])], raw
+            return [_child_failed("memory", raw["command"], r, "bytes")], raw
     peak, how = max(_peak_rss_bytes(r["report"]) for r in raw["runs"])
     emb = cfg.memory_n * dim * 4
     wall = statistics.median(r["wall_s"] for r in raw["runs"])
@@ -726,18 +734,13 @@ def section_grid(cfg: Config, tmp: Path) -> tuple[list[dict], dict]:
 
     for i in range(max(1, cfg.grid_repeats)):
         cache = tmp / f"grid-cache-{i}"
-        _log(f"grid cold ({n_cells} cells) ...")
-        r = _run_child(_GRID_CHILD, [job(False, tmp / f"grid-results-{i}")], _child_env(cache), timeout=6 * 3600)
-        raw["cold"].append(r)
-        if r["rc"] != 0:
-            return [_row("grid", "linear grid, cold", None, "s", status="ERROR",
-                         note=r.get("stderr_tail", "")[-300:])], raw
-        _log(f"grid warm ({n_cells} cells) ...")
-        w = _run_child(_GRID_CHILD, [job(True, tmp / f"grid-results-warm-{i}")], _child_env(cache), timeout=6 * 3600)
-        raw["warm"].append(w)
-        if w["rc"] != 0:
-            return [_row("grid", "linear grid, warm", None, "s", status="ERROR",
-                         note=w.get("stderr_tail", "")[-300:])], raw
+        # cold: empty cache; warm: the same cache, every cell re-run (force)
+        for phase, force, folder in (("cold", False, f"grid-results-{i}"), ("warm", True, f"grid-results-warm-{i}")):
+            _log(f"grid {phase} ({n_cells} cells) ...")
+            r = _run_child(_GRID_CHILD, [job(force, tmp / folder)], _child_env(cache), timeout=6 * 3600)
+            raw[phase].append(r)
+            if r["rc"] != 0:
+                return [_child_failed("grid", f"linear grid, {phase}", r)], raw
         shutil.rmtree(cache, ignore_errors=True)
     cold = statistics.median(r["wall_s"] for r in raw["cold"])
     warm = statistics.median(r["wall_s"] for r in raw["warm"])
@@ -746,11 +749,9 @@ def section_grid(cfg: Config, tmp: Path) -> tuple[list[dict], dict]:
     note = f"{len(raw['cold'])} repeat(s); wall time of the child process"
     if excluded:
         note += f"; excluded (not obtainable): {', '.join(excluded)}"
-    times = lambda rs: {"median_s": statistics.median(r["wall_s"] for r in rs),  # noqa: E731
-                        "times_s": [round(r["wall_s"], 3) for r in rs], "repeats": len(rs)}
     return [
-        _row("grid", f"linear grid cold (empty cache): {what}", cold, "s", times=times(raw["cold"]), note=note),
-        _row("grid", f"linear grid warm (embeddings cached, force): {what}", warm, "s", times=times(raw["warm"]),
+        _row("grid", f"linear grid cold (empty cache): {what}", cold, "s", times=_wall_times(raw["cold"]), note=note),
+        _row("grid", f"linear grid warm (embeddings cached, force): {what}", warm, "s", times=_wall_times(raw["warm"]),
              ref_name="cold run", ref_value=cold, ref_unit="s", ratio=warm / cold,
              ratio_meaning="warm / cold (same run)", target=f"<= {TARGETS['grid_warm_s'] / 60:g} min",
              status=_status(warm <= TARGETS["grid_warm_s"]), note=note),
