@@ -1,10 +1,11 @@
-"""Cache locations and atomic file writes.
+"""Files on disk: cache locations, atomic writes, file hashes and file-safe names.
 
 The cache root is ``$GEOBENCH_CACHE`` (default ``~/.cache/geobench``). Nothing is
 created at import time; directories are made on first write.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -83,3 +84,19 @@ def atomic_save_npy(dest: Path, arr: np.ndarray) -> None:
     with atomic_path(dest) as tmp:
         with open(tmp, "wb") as f:
             np.save(f, arr, allow_pickle=False)
+
+
+def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
+    """Hex sha256 of a file's bytes, read in ``chunk``-byte blocks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while b := f.read(chunk):
+            h.update(b)
+    return h.hexdigest()
+
+
+def safe_name(s: str, keep: str = "-_=.", limit: int | None = None) -> str:
+    """``s`` with every character that is not alphanumeric or in ``keep`` replaced by ``_``
+    (a file or metric name; lossy, so never use it alone as an identity)."""
+    out = "".join(c if c.isalnum() or c in keep else "_" for c in s)
+    return out[:limit] if limit else out
