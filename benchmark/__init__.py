@@ -12,7 +12,7 @@ __all__ = ["__version__", "evaluate"]
 
 def __getattr__(name: str):
     if name == "evaluate":
-        from .api import evaluate
+        from geobench.api import evaluate
 
         return evaluate
     raise AttributeError(name)

@@ -19,19 +19,18 @@ def evaluate(encoder: "str | Any | Callable", tasks: Iterable[str] | str = ("air
     (lon, lat) degrees. Give user encoders a ``name`` so that results and caches are keyed
     by it. Rows already in ``results_dir/runs.jsonl`` are reused unless ``force``.
     """
-    from .encoding import get_encoder
-    from .runner import records_frame, run_grid
-    from .records import read_records
+    from geobench.encoding import get_encoder
+    from geobench.evaluation.plan import plan
+    from geobench.evaluation.records import read_records
+    from geobench.evaluation.runner import records_frame, run_grid
 
     as_list = lambda v: [v] if isinstance(v, str) else list(v)  # noqa: E731
     enc = encoder if isinstance(encoder, str) else get_encoder(encoder, name=name)
     res = run_grid(as_list(tasks), [enc], as_list(heads), as_list(split), seeds, results_dir=results_dir,
                    force=force, tracking_uri=tracking_uri, progress=progress, **kwargs)
     # Return the requested cells, whether computed now or earlier.
-    from .runner import plan
-
     seeds_l = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
-    wanted = {c[-1] for c in plan(as_list(tasks), [enc], as_list(heads), as_list(split), seeds_l,
+    wanted = {c.key for c in plan(as_list(tasks), [enc], as_list(heads), as_list(split), seeds_l,
                                   task_options=kwargs.get("task_options"))}
     rows = {r["key"]: r for r in read_records(Path(results_dir) / "runs.jsonl") if r["key"] in wanted}
     return records_frame(list(rows.values()))

@@ -15,7 +15,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from .errors import DataError
+from geobench.errors import DataError
 
 
 def cache_root() -> Path:

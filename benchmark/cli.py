@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from .errors import GeobenchError
+from geobench.errors import GeobenchError
 
 
 def _add_run_args(p: argparse.ArgumentParser) -> None:
@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     try:
         for mod in getattr(args, "plugin", []) or []:
-            from .registry import load_plugin
+            from geobench.registry import load_plugin
 
             load_plugin(mod)
         return {"list": cmd_list, "data": cmd_data, "run": cmd_run, "leaderboard": cmd_leaderboard,
@@ -99,8 +99,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def cmd_list(args) -> int:
-    from .encoding import ENCODERS
-    from .heads import HEADS
+    from geobench.encoding import ENCODERS
+    from geobench.heads import HEADS
     from .tasks_api import TASKS
 
     if args.what in ("all", "tasks"):
@@ -128,7 +128,7 @@ def cmd_list(args) -> int:
 
 
 def cmd_data(args) -> int:
-    from . import data
+    from geobench import data
 
     names = args.names or list(data.declared())
     if args.action == "list":
@@ -156,8 +156,8 @@ def cmd_data(args) -> int:
 
 
 def cmd_run(args) -> int:
-    from .provenance import command_line
-    from .runner import records_frame, run_grid
+    from geobench.provenance import command_line
+    from geobench.evaluation.runner import records_frame, run_grid
 
     opts = {"n_points": args.n_points} if args.n_points else None
     res = run_grid(args.task, args.encoder, args.head, args.split, args.seeds, results_dir=args.results,
@@ -173,7 +173,7 @@ def cmd_run(args) -> int:
 
 
 def _print_summary(records: list[dict]) -> None:
-    from .leaderboard import summarize
+    from geobench.leaderboard import summarize
 
     t, _ = summarize(records)
     for _, r in t.iterrows():
@@ -182,7 +182,7 @@ def _print_summary(records: list[dict]) -> None:
 
 
 def cmd_leaderboard(args) -> int:
-    from .leaderboard import write_leaderboard
+    from geobench.leaderboard import write_leaderboard
 
     csv, md, dropped = write_leaderboard(args.results)
     if dropped:
@@ -193,18 +193,18 @@ def cmd_leaderboard(args) -> int:
 
 
 def cmd_plot(args) -> int:
-    from .records import read_records
+    from geobench.evaluation.records import read_records
 
     records = read_records(Path(args.results) / "runs.jsonl")
     tasks = sorted({r["task"] for r in records}) if args.task == ["all"] else args.task
     if args.kind == "continents":
-        from .plots import plot_continents_from_runs
+        from geobench.plots import plot_continents_from_runs
 
         for t in tasks:
             p = plot_continents_from_runs(args.results, t, head=args.head, split=args.split)
             print(f"wrote {p}" if p else f"no '{args.head}'/'{args.split}' results for {t}")
         return 0
-    from . import report
+    from geobench import report
 
     return report.plot_cli(args, records)
 
@@ -217,7 +217,7 @@ def cmd_pretrain(args) -> int:
 
 
 def cmd_reproduce(args) -> int:
-    from . import report
+    from geobench import report
 
     return report.reproduce(args)
 

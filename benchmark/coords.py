@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import InputError
+from geobench.errors import InputError
 
 
 def _rows(mask: np.ndarray, limit: int = 10) -> str:
@@ -60,10 +60,3 @@ def lonlat_to_xyz(lonlat: np.ndarray) -> np.ndarray:
     lon, lat = np.deg2rad(lonlat[:, 0]), np.deg2rad(lonlat[:, 1])
     c = np.cos(lat)
     return np.stack([c * np.cos(lon), c * np.sin(lon), np.sin(lat)], axis=1)
-
-
-def haversine_km(lon1, lat1, lon2, lat2) -> np.ndarray:
-    """Great-circle distance in km between (lon, lat) degree arrays (Earth radius 6371 km)."""
-    lon1, lat1, lon2, lat2 = map(np.deg2rad, (lon1, lat1, lon2, lat2))
-    h = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
-    return 2 * 6371.0 * np.arcsin(np.sqrt(np.clip(h, 0, 1)))

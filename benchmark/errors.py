@@ -27,3 +27,7 @@ class ChecksumError(DataError):
 
 class CheckpointError(GeobenchError):
     """A model checkpoint has the wrong format, keys or shapes."""
+
+
+class NotApplicableError(GeobenchError):
+    """A head or protocol cannot run on this task; the cell is recorded as not applicable, never retried."""

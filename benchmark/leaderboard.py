@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .records import latest_by_key, read_records
+from geobench.evaluation.records import latest_by_key, read_records
 
 COLUMNS = ["head", "split", "task", "encoder", "metric", "mean", "std", "n_seeds", "status", "reason"]
 
@@ -79,7 +79,7 @@ def markdown(table: pd.DataFrame, digits: int = 3) -> str:
 
 def write_leaderboard(results_dir: str | Path, runs: str | Path | None = None) -> tuple[Path, Path, int]:
     """Write leaderboard.csv and leaderboard.md under ``results_dir``. Returns (csv, md, n_dropped)."""
-    from .cache import atomic_write_bytes
+    from geobench.cache import atomic_write_bytes
 
     results_dir = Path(results_dir)
     records = read_records(Path(runs) if runs else results_dir / "runs.jsonl")

@@ -259,7 +259,7 @@ def machine_info() -> dict:
 def versions_info() -> dict:
     from importlib.metadata import PackageNotFoundError, version
 
-    from .provenance import git_commit, versions
+    from geobench.provenance import git_commit, versions
 
     out = dict(versions())
     for p in ("scipy", "threadpoolctl", "joblib", "distributed", "psutil", "mlflow"):
@@ -276,7 +276,7 @@ def thread_info(limit: int) -> dict:
     inside the ``limit_threads(limit)`` used for all in-process measurements."""
     from threadpoolctl import threadpool_info
 
-    from .threads import limit_threads
+    from geobench.threads import limit_threads
 
     import torch  # noqa: F401  (so that its pools are visible and limited)
 
@@ -388,7 +388,7 @@ def section_sh(cfg: Config) -> tuple[list[dict], dict]:
 
 
 def _encoder_list(cfg: Config) -> list[str]:
-    from .encoding import ENCODERS
+    from geobench.encoding import ENCODERS
 
     names = list(cfg.encoders) if cfg.encoders else ENCODERS.names()
     if cfg.satclip_ckpt:
@@ -397,7 +397,7 @@ def _encoder_list(cfg: Config) -> list[str]:
 
 
 def section_encoders(cfg: Config) -> tuple[list[dict], dict]:
-    from .encoding import get_encoder
+    from geobench.encoding import get_encoder
 
     N = cfg.enc_n
     x = area_uniform(N, cfg.seed + 1)
@@ -457,7 +457,7 @@ def _head_data(n_total: int, dim: int, seed: int) -> tuple[np.ndarray, np.ndarra
 
     L = int(round(math.sqrt(dim)))
     if L * L != dim:
-        from .errors import InputError
+        from geobench.errors import InputError
 
         raise InputError(f"perf heads: input dims must be perfect squares (SH L**2), got {dim}")
     x = area_uniform(n_total, seed + 2)
@@ -473,7 +473,7 @@ def section_heads(cfg: Config) -> tuple[list[dict], dict]:
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import MinMaxScaler
 
-    from .heads import RANGE_ALPHAS, make_head
+    from geobench.heads import RANGE_ALPHAS, make_head
 
     rows, raw = [], {"runs": {}}
     n_max = max(cfg.head_ns)
@@ -588,7 +588,7 @@ sys.exit(rc)
 _GRID_CHILD = _HWM + r"""
 import json, resource, sys, time
 a = json.loads(sys.argv[2])
-from geobench.runner import run_grid
+from geobench.evaluation.runner import run_grid
 res = run_grid(a["tasks"], a["encoders"], ["linear"], ["random"], a["seeds"], results_dir=a["results"],
                force=a["force"], executor=a["executor"], n_jobs=a["jobs"], tracking_uri="none",
                progress=False, n_boot=a["n_boot"])
@@ -685,7 +685,7 @@ def section_cold(cfg: Config, tmp: Path) -> tuple[list[dict], dict]:
 
 def section_memory(cfg: Config, tmp: Path) -> tuple[list[dict], dict]:
     """Peak RSS of one cell at memory_n points x the memory encoder's features, empty cache."""
-    from .encoding import get_encoder
+    from geobench.encoding import get_encoder
 
     dim = get_encoder(cfg.memory_encoder).dim
     args = ["run", "--task", "elevation", "--encoder", cfg.memory_encoder, "--head", "linear", "--seeds", "1",
@@ -710,8 +710,8 @@ def section_memory(cfg: Config, tmp: Path) -> tuple[list[dict], dict]:
 
 def section_grid(cfg: Config, tmp: Path) -> tuple[list[dict], dict]:
     """Wall time of the linear-probe grid, cold (empty cache) then warm (embeddings cached, force=True)."""
-    from .encoding import get_encoder
-    from .runner import offline_tasks
+    from geobench.encoding import get_encoder
+    from geobench.evaluation.runner import offline_tasks
 
     tasks = cfg.grid_tasks or offline_tasks()
     excluded = {}
@@ -764,10 +764,10 @@ def section_projection(cfg: Config) -> tuple[list[dict], dict]:
     ``runs.jsonl`` records: median per (head, task) over all encoders and splits run so far,
     times the number of cells, divided by ``projection_workers`` (the joblib default here).
     A (head, task) recorded as not applicable (LightGBM on more than 20 classes) costs nothing."""
-    from .encoding import ENCODERS
-    from .records import latest_by_key, read_records
-    from .report import grid_plan
-    from .runner import offline_tasks
+    from geobench.encoding import ENCODERS
+    from geobench.evaluation.records import latest_by_key, read_records
+    from geobench.report import grid_plan
+    from geobench.evaluation.runner import offline_tasks
 
     path = Path(cfg.runs)
     if not path.exists():
@@ -834,13 +834,13 @@ def run(sections: list[str], cfg: Config, out: str | Path | None = None, *, echo
         argv: list[str] | None = None, previous: dict | None = None) -> dict:
     """Run the sections; return (and write to ``out`` unless None) the full result dict.
     ``previous``: an earlier result (:func:`read_previous`) whose other sections are kept."""
-    from .cache import atomic_write_json
-    from .threads import limit_threads
+    from geobench.cache import atomic_write_json
+    from geobench.threads import limit_threads
 
     bad = [s for s in sections if s not in SECTIONS]
     if bad:
-        from .errors import UnknownNameError
-        from .registry import unknown_name_message
+        from geobench.errors import UnknownNameError
+        from geobench.registry import unknown_name_message
 
         raise UnknownNameError(unknown_name_message("perf section", bad[0], SECTIONS))
     t_start = time.perf_counter()
@@ -1000,8 +1000,8 @@ def _csv(s: str | None, conv=str):
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .errors import GeobenchError
-    from .threads import default_threads
+    from geobench.errors import GeobenchError
+    from geobench.threads import default_threads
 
     a = build_parser().parse_args(argv)
     # as in the CLI: idle OpenMP threads (torch's, numba's) must not spin while another runtime

@@ -6,15 +6,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import GeobenchError
-from .records import latest_by_key, read_records
+from geobench.errors import GeobenchError
+from geobench.evaluation.records import latest_by_key, read_records
 
 CONT_ORDER = ["Africa", "Asia", "Europe", "North America", "South America", "Oceania", "Antarctica", "Ocean"]
 
 
 def continent_table(records: list[dict], task: str, head: str, split: str) -> tuple[pd.DataFrame, dict]:
     """encoders x (Global + continents) mean primary metric over seeds; and n per continent."""
-    from .splits import parse_split
+    from geobench.evaluation.splits import parse_split
 
     split = str(parse_split(split))
     records, _ = latest_by_key(records)
@@ -82,7 +82,7 @@ def save_png(fig, out: str | Path, dpi: int, *, max_bytes: int = MAX_FIGURE_BYTE
     import matplotlib.pyplot as plt
     from PIL import Image
 
-    from .cache import atomic_write_bytes
+    from geobench.cache import atomic_write_bytes
 
     out = Path(out)
     try:
@@ -113,7 +113,7 @@ def plot_continents_from_runs(results_dir: str | Path, task: str, records: list[
     results_dir = Path(results_dir)
     if records is None:
         records = read_records(results_dir / "runs.jsonl")
-    from .splits import parse_split
+    from geobench.evaluation.splits import parse_split
 
     head, split = kw.get("head", "linear"), kw.get("split", "random")
     safe = str(parse_split(split)).replace(":", "_").replace("=", "")

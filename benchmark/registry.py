@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import Any, Callable, Generic, Iterable, TypeVar
 
-from .errors import UnknownNameError
+from geobench.errors import UnknownNameError
 
 T = TypeVar("T")
 
@@ -106,7 +106,7 @@ def parse_spec(spec: str) -> tuple[str, dict[str, str]]:
 
     Values stay strings; the factory converts them. Raises InputError on malformed specs.
     """
-    from .errors import InputError
+    from geobench.errors import InputError
 
     parts = spec.strip().split(":")
     name, opts = parts[0], {}
@@ -131,7 +131,7 @@ def convert_options(
     """
     import inspect
 
-    from .errors import InputError
+    from geobench.errors import InputError
 
     sig = inspect.signature(func)
     params = {

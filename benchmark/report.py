@@ -31,7 +31,7 @@ def _require_external_data(task: str) -> None:
     """A clear error for a registered task whose external data folder is not configured."""
     import os
 
-    from .errors import DataError
+    from geobench.errors import DataError
     from .tasks_api import TASKS
 
     if task in TASKS.names():
@@ -46,7 +46,7 @@ def reproduce_tasks() -> list[str]:
     (iNaturalist 2018 when ``$GEOBENCH_INAT_DIR`` is set)."""
     import os
 
-    from .runner import offline_tasks
+    from geobench.evaluation.runner import offline_tasks
     from .tasks_api import TASKS
 
     ext = [n for n, e in TASKS.items() if e.spec.needs_external and os.environ.get(e.spec.needs_external)]
@@ -71,8 +71,8 @@ def grid_plan(tasks: list[str]) -> list[tuple[str, list[str]]]:
 
 
 def _check_names(kind: str, names: list[str], valid) -> list[str]:
-    from .errors import UnknownNameError
-    from .registry import unknown_name_message
+    from geobench.errors import UnknownNameError
+    from geobench.registry import unknown_name_message
 
     for n in names:
         if n not in valid:
@@ -82,10 +82,10 @@ def _check_names(kind: str, names: list[str], valid) -> list[str]:
 
 def reproduce(args) -> int:
     """`geobench reproduce`: run (resumably) the grid, then regenerate every report artefact."""
-    from .errors import GeobenchError
-    from .leaderboard import write_leaderboard
-    from .provenance import command_line
-    from .runner import _expand, run_grid
+    from geobench.errors import GeobenchError
+    from geobench.leaderboard import write_leaderboard
+    from geobench.provenance import command_line
+    from geobench.evaluation.runner import _expand, run_grid
 
     t0 = time.perf_counter()
     results = Path(args.results)
@@ -125,9 +125,9 @@ def write_figures(results: Path, *, encoders: tuple[str, ...] = MAP_ENCODERS) ->
     """Continent plots (per task with per-continent metrics, head, and the random and hold-out
     splits), embedding maps and the Africa ecoregions figure (per head with few-shot ecoregion
     runs). A figure that fails (e.g. over the size budget) is reported and skipped."""
-    from .errors import GeobenchError
-    from .plots import plot_continents_from_runs
-    from .records import read_records
+    from geobench.errors import GeobenchError
+    from geobench.plots import plot_continents_from_runs
+    from geobench.evaluation.records import read_records
 
     records = read_records(results / "runs.jsonl")
     jobs = []
@@ -167,7 +167,7 @@ def embedding_grid(encoder: str, res_deg: float = 1.0):
     with variable ``embedding`` (lat, lon, feature)."""
     import xarray as xr
 
-    from .encoding import get_encoder
+    from geobench.encoding import get_encoder
 
     lon = np.arange(-180 + res_deg / 2, 180, res_deg)
     lat = np.arange(90 - res_deg / 2, -90, -res_deg)
@@ -214,7 +214,7 @@ def plot_embedding_maps(out_dir: Path, encoders: tuple[str, ...], res_deg: float
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from .plots import save_png
+    from geobench.plots import save_png
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -251,9 +251,9 @@ def plot_africa_ecoregions(results: Path, records: list[dict], *, head: str = "l
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from .plots import save_png
-    from .records import latest_by_key
-    from .splits import apply_split, parse_split
+    from geobench.plots import save_png
+    from geobench.evaluation.records import latest_by_key
+    from geobench.evaluation.splits import apply_split, parse_split
     from .tasks_api import load_task
 
     split = str(parse_split(AFRICA_FEWSHOT))
@@ -306,7 +306,7 @@ def plot_africa_ecoregions(results: Path, records: list[dict], *, head: str = "l
 # --- docs/results.md ------------------------------------------------------------------------
 
 def _random_split() -> str:
-    from .splits import parse_split
+    from geobench.evaluation.splits import parse_split
 
     return str(parse_split("random"))
 
@@ -322,7 +322,7 @@ def published_split(split: str) -> tuple[str, str]:
         return RANDOM_SPLIT, "split not stated; compared with our random split"
     if split == "random":
         return RANDOM_SPLIT, ""
-    from .splits import parse_split
+    from geobench.evaluation.splits import parse_split
 
     return str(parse_split(split)), ""
 
@@ -331,8 +331,8 @@ def comparison_table(records: list[dict]) -> pd.DataFrame:
     """Ours vs published: one row per published number. ``ours`` is the mean over seeds of the
     published row's metric in our records with the same task, encoder, head and split (NaN when we
     have no such run, or when the encoder is not implemented here, e.g. RANGE)."""
-    from .published import EXTERNAL_ENCODERS, PUBLISHED
-    from .records import latest_by_key
+    from geobench.published import EXTERNAL_ENCODERS, PUBLISHED
+    from geobench.evaluation.records import latest_by_key
     from .tasks_api import get_spec
 
     latest, _ = latest_by_key(records)  # the newest row per key, as in the leaderboard; then ok only
@@ -396,7 +396,7 @@ def comparison_markdown(comp: pd.DataFrame) -> list[str]:
 
 def coverage_lines(records: list[dict]) -> list[str]:
     """What was run, per head: tasks, encoders, split kinds, seeds and cells (latest rows only)."""
-    from .records import latest_by_key
+    from geobench.evaluation.records import latest_by_key
 
     latest, _ = latest_by_key(records)
     df = pd.DataFrame([{"head": r["head"], "task": r["task"], "encoder": r["encoder"], "seed": r["seed"],
@@ -458,8 +458,8 @@ def narrative_sections() -> dict[str, str]:
 def write_results_md(results: Path, out: Path) -> Path:
     """docs/results.md: caveats, computed findings, coverage, ours vs published (and why they
     differ), figures, the leaderboard. Numbers come only from ``runs.jsonl``."""
-    from .leaderboard import markdown, summarize
-    from .records import read_records
+    from geobench.leaderboard import markdown, summarize
+    from geobench.evaluation.records import read_records
 
     records = read_records(results / "runs.jsonl")
     table, dropped = summarize(records)
@@ -488,8 +488,8 @@ def write_results_md(results: Path, out: Path) -> Path:
 def in_plan(task: str, split: str) -> bool:
     """Whether (task, split) is one of the reproduction grid's cells (older exploratory runs,
     e.g. 10-degree blocks on California housing, stay in the leaderboard but not in findings)."""
-    from .errors import GeobenchError
-    from .splits import parse_split
+    from geobench.errors import GeobenchError
+    from geobench.evaluation.splits import parse_split
 
     try:
         plan = grid_plan([task])

@@ -11,7 +11,7 @@ import os
 import sys
 from typing import Iterator
 
-from .errors import InputError
+from geobench.errors import InputError
 
 # Environment variables read by BLAS/OpenMP runtimes when they are first loaded.
 THREAD_ENV_VARS = (

@@ -13,7 +13,7 @@ import json
 import os
 import re
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -35,6 +35,9 @@ class TaskSpec:
     ``fidelity`` is ``same data``, ``close proxy``, ``weak proxy`` or ``external`` (data not
     shipped); ``proxy_note`` says how the data differs from the paper's. ``files`` are the
     declared data names the builder reads. ``defaults`` are the builder options.
+    ``primary_metric`` (default ``r2`` for regression, ``accuracy`` for classification) ranks
+    encoders everywhere. ``protocol`` (``"module:function"``) names a task's own evaluation
+    protocol, called instead of split + head (see :class:`ProtocolResult`).
     """
 
     name: str
@@ -50,10 +53,37 @@ class TaskSpec:
     version: int = 1
     needs_external: str | None = None  # env var that must point at user data
     expected_size: int | None = None  # rows with default options, shown by `geobench list`
+    primary_metric: str = ""
+    protocol: str | None = None
 
-    @property
-    def primary_metric(self) -> str:
-        return "r2" if self.kind == "regression" else "accuracy"
+    def __post_init__(self) -> None:
+        if not self.primary_metric:
+            object.__setattr__(self, "primary_metric", "r2" if self.kind == "regression" else "accuracy")
+
+
+@dataclass(frozen=True)
+class ProtocolResult:
+    """What a task's own protocol returns: metrics (the task's ``primary_metric`` among them),
+    the parameters it chose, the sizes of its train/val/test sets and any warnings."""
+
+    metrics: dict[str, float]
+    head_params: dict[str, Any]
+    n_train: int
+    n_val: int
+    n_test: int
+    warnings: tuple[str, ...] = ()
+
+
+def resolve_protocol(spec: TaskSpec) -> Callable[..., ProtocolResult]:
+    """The function named by ``spec.protocol``: ``f(points, X, *, head, seed, n_threads)``."""
+    import importlib
+
+    mod, _, fn = (spec.protocol or "").partition(":")
+    try:
+        return getattr(importlib.import_module(mod), fn)
+    except (ImportError, AttributeError, ValueError) as e:
+        raise InputError(f"task {spec.name!r}: protocol {spec.protocol!r} cannot be imported ({e}); "
+                         "declare it as 'package.module:function'") from e
 
 
 @dataclass(frozen=True)
@@ -262,10 +292,3 @@ def _read_points(path: Path, key: str) -> tuple[pd.DataFrame, dict] | None:
         return None
     df.attrs = {"meta": meta}
     return df, meta
-
-
-def describe(spec: TaskSpec) -> dict[str, Any]:
-    """A JSON-able summary for ``geobench list``."""
-    d = asdict(spec)
-    d["primary_metric"] = spec.primary_metric
-    return d

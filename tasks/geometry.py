@@ -20,6 +20,8 @@ import numpy as np
 import shapely
 from shapely.geometry import Polygon, box
 
+from geobench.coords import lonlat_to_xyz
+
 EARTH_RADIUS_KM = 6371.0088  # mean Earth radius (IUGG)
 NEAREST_MAX_KM = 200.0  # points outside every continent polygon but this close get the nearest one
 OCEAN = "Ocean"
@@ -179,13 +181,6 @@ def land_geometry() -> shapely.MultiPolygon:
     return land
 
 
-def xyz(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
-    """Unit vectors (N, 3) of (lon, lat) degrees."""
-    lo, la = np.radians(lon), np.radians(lat)
-    c = np.cos(la)
-    return np.stack([c * np.cos(lo), c * np.sin(lo), np.sin(la)], axis=1)
-
-
 @lru_cache(maxsize=1)
 def _continent_layers():
     from scipy.spatial import cKDTree
@@ -204,7 +199,7 @@ def _continent_layers():
     # boundary vertices densified to <= 0.05° (<= 5.6 km) for the nearest-polygon search
     rings = shapely.segmentize(shapely.boundary(geoms), 0.05)
     coords, owner = shapely.get_coordinates(rings, return_index=True)
-    tree = cKDTree(xyz(coords[:, 0], coords[:, 1]))
+    tree = cKDTree(lonlat_to_xyz(coords[:, :2]))
     return geoms, labels, shapely.area(geoms), tree, owner
 
 
@@ -230,7 +225,7 @@ def assign_continents(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, int
     n_near = 0
     if len(miss):
         chord = 2.0 * np.sin(NEAREST_MAX_KM / (2.0 * EARTH_RADIUS_KM))
-        d, j = tree.query(xyz(lon[miss], lat[miss]), k=1, distance_upper_bound=chord)
+        d, j = tree.query(lonlat_to_xyz(np.column_stack([lon[miss], lat[miss]])), k=1, distance_upper_bound=chord)
         ok = np.isfinite(d)
         out[miss[ok]] = labels[owner[j[ok]]]
         n_near = int(ok.sum())

@@ -166,6 +166,7 @@ def _split_table(root: Path, split: str, ann: dict, cat_code: dict[int, int]) ->
     proxy_note="Not shipped: needs the official iNat 2018 annotations and locations plus the geo-prior "
     f"image features in ${ENV_VAR}.",
     needs_external=ENV_VAR,
+    protocol="geobench.tasks.inaturalist_protocol:evaluate",
 ))
 def build_inaturalist_2018() -> pd.DataFrame:
     """One row per located image of the official train and val sets (val = test)."""

@@ -27,13 +27,14 @@ import pandas as pd
 import pytest
 
 from geobench import data
+from geobench.data import fetching
 from geobench.cache import cache_root
 from geobench.coords import validate_lonlat
 from geobench.encoding import ArrayEncoder, get_encoder
 from geobench.errors import (CheckpointError, ChecksumError, DataError, GeobenchError, InputError,
                              UnknownNameError)
-from geobench.runner import run_grid
-from geobench.splits import apply_split, parse_split
+from geobench.evaluation.runner import run_grid
+from geobench.evaluation.splits import apply_split, parse_split
 from geobench.tasks.base import TASKS, TaskSpec, load_task, points_sha256, register_task
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -316,7 +317,7 @@ def _missing_no_network(c: Ctx):
     def offline(u):
         raise urllib.error.URLError("network unreachable (test)")
 
-    c.monkeypatch.setattr(data, "_http_get", offline)
+    c.monkeypatch.setattr(fetching, "_http_get", offline)
     return data.fetch(AIR)
 
 
@@ -382,7 +383,7 @@ def _check_rebuilt(c: Ctx, out) -> None:
 
 
 def _tamper_embedding(c: Ctx):
-    from geobench.embed import embed
+    from geobench.encoding.embed import embed
 
     c.fresh_cache()
     pts = load_task("air_temperature")
@@ -408,7 +409,7 @@ def _results_under_file(c: Ctx):
 
 
 def _append_under_file(c: Ctx):
-    from geobench.records import append_records
+    from geobench.evaluation.records import append_records
 
     f = c.tmp / "a-file"
     f.write_text("not a directory")
@@ -422,7 +423,7 @@ def _foreign_lines_in_runs(c: Ctx):
 
 
 def _check_foreign_lines(c: Ctx, res) -> None:
-    from geobench.records import read_records
+    from geobench.evaluation.records import read_records
 
     assert len(res.records) == 1
     with pytest.warns(UserWarning, match="skipped 4 incomplete or invalid line"):
@@ -782,7 +783,7 @@ def test_declared_names_cannot_escape_mirror_or_cache(monkeypatch, tmp_path):
 
 @pytest.mark.parametrize("spec", ["sh:L=../../x", "../../../etc", "..", "a/b\\c:d=/e", "x" * 500])
 def test_encoder_ids_stay_inside_the_cache(spec, monkeypatch, tmp_path):
-    from geobench.embed import embedding_path
+    from geobench.encoding.embed import embedding_path
     from geobench.encoding import encoder_id
 
     monkeypatch.setenv("GEOBENCH_CACHE", str(tmp_path / "c"))
@@ -818,10 +819,10 @@ def test_fetch_sources_are_https_only(monkeypatch, tmp_path):
         seen.append(u)
         raise urllib.error.URLError("offline (test)")
 
-    monkeypatch.setattr(data, "_http_get", spy)
+    monkeypatch.setattr(fetching, "_http_get", spy)
     npm_file = next(f for f in data.declared().values() if f.source.kind == "npm")
     with pytest.raises(urllib.error.URLError):
-        data._download(npm_file.source, tmp_path / "x")
+        fetching._download(npm_file.source, tmp_path / "x")
     assert seen and all(u.startswith("https://registry.npmjs.org/") for u in seen)
 
 

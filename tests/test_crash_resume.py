@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from geobench.records import read_records
-from geobench.runner import run_grid
+from geobench.evaluation.records import read_records
+from geobench.evaluation.runner import run_grid
 
 TASK = "air_temperature"
 ENCODERS = ["direct", "wrap", "sh:L=4"]
@@ -36,9 +36,9 @@ VOLATILE_PROVENANCE = ("command", "git_commit")
 @pytest.fixture(scope="module")
 def warm_cache():
     """Build the task's points and the three embeddings once, in the shared test cache."""
-    from geobench.embed import embed
+    from geobench.encoding.embed import embed
     from geobench.encoding import get_encoder
-    from geobench.tasks_api import load_task
+    from geobench.tasks.base import load_task
 
     pts = load_task(TASK)
     for e in ENCODERS:
@@ -179,7 +179,7 @@ def test_leaderboard_keeps_newest_duplicate_and_says_so(tmp_path, warm_cache, ca
     import pandas as pd
 
     from geobench.cli import main
-    from geobench.records import append_records
+    from geobench.evaluation.records import append_records
 
     res = run_grid([TASK], ["wrap"], ["linear"], ["random"], 3, results_dir=tmp_path, tracking_uri="none",
                    progress=False, n_boot=0)

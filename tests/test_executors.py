@@ -12,9 +12,9 @@ import os
 import pandas as pd
 import pytest
 
-import geobench.runner as runner
-from geobench.executor import threads_per_worker
-from geobench.records import read_records
+import geobench.evaluation.runner as runner
+from geobench.evaluation.executor import threads_per_worker
+from geobench.evaluation.records import read_records
 
 pytest.importorskip("distributed")
 

@@ -11,8 +11,9 @@ from sklearn.linear_model import RidgeClassifierCV, RidgeCV
 from sklearn.preprocessing import MinMaxScaler
 
 from geobench.errors import InputError, UnknownNameError
-from geobench.heads import (HEADS, HeadNotApplicableError, LGBM_MAX_CLASSES, head_is_applicable, make_head,
-                            not_applicable_reason, ridge_gcv)
+from geobench.heads import HEADS, HeadNotApplicableError, head_is_applicable, make_head, not_applicable_reason
+from geobench.heads.lightgbm import LGBM_MAX_CLASSES
+from geobench.heads.linear import ridge_gcv
 from geobench.threads import limit_threads
 
 SMALL_MLP = {"hidden": 64, "depth": 1, "lr": 1e-3, "weight_decay": 1e-4, "dropout": 0.0}
@@ -161,7 +162,7 @@ def test_class_absent_from_training_never_wins(name, fill):
     train = y != 2
     opts = {"params": SMALL_MLP, "max_epochs": 20} if name == "mlp" else {}
     head = make_head(name, "classification", seed=0, n_classes=n_classes, **T1, **opts)
-    head.fit(X[train][:600], y[train][:600], X[train][600:], y[train][600:])
+    head.fit(X[train][:600], y[train][:600], eval_set=[(X[train][600:], y[train][600:])])
     s = head.predict_scores(X)
     assert s.shape == (900, n_classes)
     assert np.all(s[:, [2, 4, 5]] == fill)
@@ -203,7 +204,7 @@ def test_mlp_learns_smooth_function_and_destandardises():
     X = fourier_embedding(pts, dim=32)
     y = smooth_target(pts) * 100 + 1e4  # large offset/scale: predictions must come back in units
     head = make_head("mlp", "regression", seed=0, params={**SMALL_MLP, "hidden": 128}, max_epochs=60, **T1)
-    head.fit(X[:2000], y[:2000], X[2000:2500], y[2000:2500])
+    head.fit(X[:2000], y[:2000], eval_set=[(X[2000:2500], y[2000:2500])])
     assert r2(y[2500:], head.predict(X[2500:])) > 0.9
     assert head.chosen_params_["best_epoch"] >= 1
     json.dumps(head.chosen_params_)
@@ -217,7 +218,7 @@ def test_mlp_weight_decay_shrinks_weights():
     for wd in (0.0, 5.0):
         head = make_head("mlp", "regression", seed=0, params={**SMALL_MLP, "weight_decay": wd},
                          max_epochs=80, patience=1000, **T1)
-        head.fit(X[:600], y[:600], X[600:], y[600:])
+        head.fit(X[:600], y[:600], eval_set=[(X[600:], y[600:])])
         norms[wd] = head.weight_norm()
     assert norms[5.0] < 0.7 * norms[0.0]
 
@@ -236,7 +237,7 @@ def test_mlp_hidden_layers_have_their_own_weights():
 
 def test_mlp_default_search_covers_grid_and_picks_lowest_val_loss():
     X, y = synthetic(400, 8)
-    head = make_head("mlp", "regression", seed=0, max_epochs=3, **T1).fit(X[:300], y[:300], X[300:], y[300:])
+    head = make_head("mlp", "regression", seed=0, max_epochs=3, **T1).fit(X[:300], y[:300], eval_set=[(X[300:], y[300:])])
     res = head.search_results_
     assert len(res) == 8
     assert {(r["hidden"], r["depth"], r["lr"]) for r in res} == {
@@ -253,7 +254,7 @@ def test_lightgbm_early_stopping_and_learning():
     pts = random_points(3000, seed=9)
     X = fourier_embedding(pts, dim=16)
     y = smooth_target(pts) + np.random.default_rng(0).normal(scale=3.0, size=3000)
-    head = make_head("lightgbm", "regression", seed=0, **T1).fit(X[:2000], y[:2000], X[2000:2500], y[2000:2500])
+    head = make_head("lightgbm", "regression", seed=0, **T1).fit(X[:2000], y[:2000], eval_set=[(X[2000:2500], y[2000:2500])])
     assert 1 <= head.chosen_params_["best_iteration"] < head.chosen_params_["n_estimators"]
     assert r2(y[2500:], head.predict(X[2500:])) > 0.6
     json.dumps(head.chosen_params_)

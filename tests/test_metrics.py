@@ -1,5 +1,5 @@
-"""Metrics: agreement with sklearn, top-k semantics, per-group breakdowns, aggregation and
-vectorised bootstrap confidence intervals."""
+"""Metrics: agreement with sklearn, top-k semantics (one tie rule, shared by the iNaturalist
+protocol) and vectorised bootstrap confidence intervals."""
 from __future__ import annotations
 
 import json
@@ -10,8 +10,7 @@ import pytest
 from sklearn.metrics import f1_score, jaccard_score, mean_absolute_error, mean_squared_error, r2_score
 
 from geobench.errors import InputError
-from geobench.metrics import (aggregate, bootstrap_ci, classification_metrics, higher_is_better, per_group,
-                              primary_metric, regression_metrics, topk_accuracy)
+from geobench.evaluation.metrics import bootstrap_ci, classification_metrics, regression_metrics, topk_accuracy
 
 
 def reg_data(n=2000, seed=0):
@@ -38,7 +37,6 @@ def test_regression_metrics_match_sklearn_and_z_scale():
     assert m["mse_z"] == pytest.approx(mean_squared_error(z(y), z(p)), rel=1e-12)
     assert m["n"] == y.size
     assert all(type(v) in (float, int) for v in m.values())
-    assert primary_metric("regression") == "r2" and not higher_is_better("mse_z")
 
 
 def test_r2_undefined_for_tiny_or_constant_groups():
@@ -61,7 +59,6 @@ def test_classification_metrics_match_sklearn_with_present_labels():
     assert m["macro_f1"] == pytest.approx(f1_score(y, pred, average="macro", labels=labels), rel=1e-12)
     assert m["miou"] == pytest.approx(jaccard_score(y, pred, average="macro", labels=labels), rel=1e-12)
     assert m["top3"] <= m["top5"] <= m["top10"] and m["accuracy"] <= m["top3"]
-    assert primary_metric("classification") == "accuracy"
     json.dumps(m, allow_nan=False)
 
 
@@ -92,33 +89,25 @@ def test_classification_metrics_from_labels_and_bad_input():
         classification_metrics(np.array([0, 1]), np.zeros((2, 3)), n_classes=2)
 
 
-def test_per_group_counts_sum_and_json_safe():
-    y, p = reg_data(n=1000)
-    rng = np.random.default_rng(1)
-    groups = rng.choice(np.array(["Africa", "Asia", "Europe"], dtype=object), size=1000)
-    groups[0] = "Oceania"  # a single point: R^2 undefined
-    groups[1] = None  # no continent (e.g. open ocean): in no group
-    res = per_group(regression_metrics, groups, y_true=y, y_pred=p, train_mean=50.0, train_std=10.0)
-    assert sorted(res) == ["Africa", "Asia", "Europe", "Oceania"]
-    assert sum(r["n"] for r in res.values()) == 999
-    assert res["Oceania"]["r2"] is None and res["Oceania"]["n"] == 1
-    idx = groups == "Asia"
-    assert res["Asia"]["r2"] == pytest.approx(r2_score(y[idx], p[idx]))
-    json.dumps(res, allow_nan=False)
+def test_inat_topk_uses_the_same_tie_rule():
+    """The iNaturalist protocol's top-k is topk_accuracy: on tied scores the lower class index ranks first."""
+    from geobench.tasks.inaturalist_protocol import _topk
 
-    yc, s = clf_data(n=600, C=6)
-    res_c = per_group(classification_metrics, groups[:600], y_true=yc, scores=s, n_classes=6)
-    assert sum(r["n"] for r in res_c.values()) == 599
-    idx = groups[:600] == "Africa"
-    assert res_c["Africa"]["accuracy"] == pytest.approx(np.mean(s[idx].argmax(1) == yc[idx]))
+    y = np.array([0, 1, 2, 3, 11])
+    flat = np.zeros((5, 12))  # all tied: class c has rank c
+    got = _topk(y, flat)
+    assert got == {"top1": 0.2, "top3": 0.6, "top5": 0.8, "top10": 0.8}
+    y2, s2 = clf_data(n=500, C=12, seed=3)
+    assert _topk(y2, s2)["top5"] == topk_accuracy(y2, s2, 5)
 
 
-def test_aggregate():
-    a = aggregate([0.5, 0.7, 0.6])
-    assert a == {"mean": pytest.approx(0.6), "std": pytest.approx(0.1), "n": 3}
-    assert aggregate([0.4]) == {"mean": 0.4, "std": 0.0, "n": 1}
-    assert aggregate([None, float("nan"), 1.0, 3.0])["n"] == 2
-    assert aggregate([]) == {"mean": None, "std": None, "n": 0}
+def test_task_primary_metric_is_declared_on_the_spec():
+    from geobench.tasks.base import TaskSpec, get_spec
+
+    assert get_spec("air_temperature").primary_metric == "r2"
+    assert get_spec("countries").primary_metric == "accuracy"
+    spec = TaskSpec("t", "classification", "y", "class", "d", "c", "same data", (), primary_metric="top5")
+    assert spec.primary_metric == "top5"
 
 
 def test_bootstrap_ci_contains_estimate_and_is_fast():

@@ -6,7 +6,7 @@ import multiprocessing as mp
 
 import pytest
 
-from geobench.records import append_records, done_keys, latest_by_key, read_records
+from geobench.evaluation.records import append_records, done_keys, latest_by_key, read_records
 
 
 def _writer(path, who, n):

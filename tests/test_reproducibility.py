@@ -24,8 +24,9 @@ import pandas as pd
 import pytest
 
 from geobench import data
-from geobench.records import read_records
-from geobench.runner import run_grid
+from geobench.cache import sha256_file
+from geobench.evaluation.records import read_records
+from geobench.evaluation.runner import run_grid
 
 ROOT = Path(__file__).resolve().parents[1]
 GEOBENCH = str(Path(sys.executable).with_name("geobench"))  # the console script, as users run it
@@ -37,9 +38,9 @@ VOLATILE = ("timestamp", "timings")
 @pytest.fixture(scope="module")
 def warm():
     """Points and wrap/direct embeddings for both tasks, built once in the shared test cache."""
-    from geobench.embed import embed
+    from geobench.encoding.embed import embed
     from geobench.encoding import get_encoder
-    from geobench.tasks_api import load_task
+    from geobench.tasks.base import load_task
 
     out = {}
     for task, opts in (("air_temperature", {}), (CLS_TASK, CLS_OPTS)):
@@ -120,7 +121,7 @@ FAST_HEADS = {
 
 def _fit_predict(pts, X, name: str) -> tuple[np.ndarray, np.ndarray]:
     from geobench.heads import make_head
-    from geobench.splits import apply_split, parse_split
+    from geobench.evaluation.splits import apply_split, parse_split
 
     tr, va, te = apply_split(pts.df, parse_split("random"), 1)
     nc = len(pts.classes) if pts.classes else None
@@ -132,7 +133,7 @@ def _fit_predict(pts, X, name: str) -> tuple[np.ndarray, np.ndarray]:
 
 @pytest.mark.parametrize("head", sorted(FAST_HEADS))
 def test_mlp_and_lightgbm_refit_is_bit_identical(head, warm):
-    from geobench.embed import embed
+    from geobench.encoding.embed import embed
     from geobench.encoding import get_encoder
 
     for task, pts in warm.items():
@@ -197,7 +198,7 @@ def test_record_holds_enough_to_reproduce_itself(tmp_path, warm):
             assert prov["versions"][pkg] == version(pkg), pkg
         # data checksums: the declared ones, which are those of the bytes actually read
         assert prov["data_checksums"] == {AIR: data.get_declared(AIR).sha256}
-        assert data.sha256_file(data.fetch(AIR)) == prov["data_checksums"][AIR]
+        assert sha256_file(data.fetch(AIR)) == prov["data_checksums"][AIR]
         assert re.fullmatch(r"[0-9a-f]{64}", prov["points_sha256"])
         # the source tree: a real commit of this repository (HEAD or an ancestor of it)
         m = re.fullmatch(r"([0-9a-f]{40})(-dirty)?", prov["git_commit"])

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from geobench.leaderboard import COLUMNS, write_leaderboard
-from geobench.records import read_records
-from geobench.runner import run_grid
+from geobench.evaluation.records import read_records
+from geobench.evaluation.runner import run_grid
 
 STRIP = ("timestamp", "timings", "provenance", "predictions")
 

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from geobench.errors import InputError, UnknownNameError
-from geobench.splits import apply_split, parse_split
+from geobench.evaluation.splits import apply_split, parse_split
 
 
 @pytest.fixture(scope="module")

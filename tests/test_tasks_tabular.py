@@ -130,7 +130,7 @@ def test_elevation_from_wheel_data_only(tmp_path, monkeypatch, empty_cache):
     def offline(*a, **k):
         raise OSError("network disabled in this test")
 
-    monkeypatch.setattr(geobench.data, "_download", offline)
+    monkeypatch.setattr(geobench.data.fetching, "_download", offline)
     with pytest.warns(UserWarning, match="land-10m"):
         pts = load_task("elevation", n_points=500)
     assert len(pts) == 500 and np.all(pts.y >= -450)

@@ -9,23 +9,23 @@ test set here) and an image-only row for reference:
 - ``product`` (RANGE, ``--head linear``): an image-only softmax classifier's probabilities
   times a location-only softmax classifier's probabilities (a sum of log-probabilities).
 
-10 % of the official train set (seeded) is held out for early stopping.
+10 % of the official train set (seeded) is held out for early stopping. The task declares
+this module on its ``TaskSpec.protocol``; the runner calls :func:`evaluate`.
 """
 from __future__ import annotations
 
 import numpy as np
 
+from geobench.errors import NotApplicableError
+
 TOPK = (1, 3, 5, 10)
 
 
 def _topk(y: np.ndarray, logits: np.ndarray) -> dict[str, float]:
-    k_max = min(max(TOPK), logits.shape[1])
-    top = np.argpartition(-logits, k_max - 1, axis=1)[:, :k_max]
-    # order the top block so top-k for smaller k is a prefix
-    order = np.argsort(-np.take_along_axis(logits, top, 1), axis=1)
-    top = np.take_along_axis(top, order, 1)
-    hit = top == y[:, None]
-    return {f"top{k}": float(hit[:, :min(k, k_max)].any(1).mean()) for k in TOPK}
+    """top-1/3/5/10 accuracy (ties: the lower class index ranks first, like ``argmax``)."""
+    from geobench.evaluation.metrics import topk_accuracy
+
+    return {f"top{k}": topk_accuracy(y, logits, min(k, logits.shape[1])) for k in TOPK}
 
 
 def _train(make_model, inputs_tr, y_tr, inputs_va, y_va, *, seed: int, n_classes: int, lr: float = 1e-3,
@@ -124,3 +124,24 @@ def evaluate_inat(img: np.ndarray, loc: np.ndarray, y: np.ndarray, is_test: np.n
 
 
 PROTOCOL_BY_HEAD = {"mlp": "dual", "linear": "product"}
+
+
+def evaluate(points, X: np.ndarray, *, head: str, seed: int, n_threads: int):
+    """The iNaturalist protocol of ``head`` on the official split (the split option is not used).
+
+    ``points`` is the task's :class:`~geobench.tasks.base.Points`, ``X`` its location embedding
+    (rows = points). Raises NotApplicableError for a head without a protocol.
+    """
+    from .base import ProtocolResult
+    from .inaturalist import features_for_points
+
+    protocol = PROTOCOL_BY_HEAD.get(head)
+    if protocol is None:
+        raise NotApplicableError(f"head {head!r} has no iNaturalist protocol (use {', '.join(PROTOCOL_BY_HEAD)})")
+    df = points.df
+    is_test = (df["split"] == "val").to_numpy()
+    metrics = evaluate_inat(features_for_points(df), X, points.y, is_test, protocol,
+                            n_classes=len(points.classes), seed=seed)
+    return ProtocolResult(metrics, {"protocol": protocol}, n_train=int((~is_test).sum()), n_val=0,
+                          n_test=int(is_test.sum()),
+                          warnings=("official train/val split used; the split option is ignored for this task",))

@@ -1,5 +1,8 @@
 """Run records: one JSON line per finished (task, encoder, head, split, seed) in ``runs.jsonl``.
 
+A record is built in one place, :class:`RunRecord`; ``schema_version`` numbers its layout
+(rows written before the field existed have the version-1 layout).
+
 ``runs.jsonl`` is the source of truth. Writers append whole lines under an exclusive file
 lock (``runs.jsonl.lock``, via ``filelock``) with a single ``write`` and an ``fsync``, so
 concurrent ``geobench run`` processes never interleave or lose rows and a killed process
@@ -10,13 +13,64 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import warnings
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
 from filelock import FileLock
 
-from .errors import DataError
+from geobench.errors import DataError
+
+
+SCHEMA_VERSION = 1
+
+OK, NOT_APPLICABLE = "ok", "not_applicable"
+
+
+@dataclass
+class RunRecord:
+    """One result row. Metrics are in the task's units (R² unitless, RMSE/MAE in the target's
+    unit, accuracies as fractions); ``per_continent`` maps a continent to its metrics plus ``n``;
+    ``ci95`` maps the primary metric to a bootstrap ``[low, high]``; ``timings`` are seconds.
+    Optional fields that are None are left out of the JSON line."""
+
+    key: str
+    task: str
+    task_version: int
+    task_options: dict
+    kind: str
+    encoder: str
+    encoder_meta: dict
+    head: str
+    split: str
+    seed: int
+    n_train: int
+    n_val: int
+    n_test: int
+    primary_metric: str
+    provenance: dict
+    status: str = OK
+    metrics: dict = field(default_factory=dict)
+    per_continent: dict = field(default_factory=dict)
+    head_params: dict = field(default_factory=dict)
+    timestamp: float = field(default_factory=time.time)
+    schema_version: int = SCHEMA_VERSION
+    reason: str | None = None
+    ci95: dict | None = None
+    warnings: list | None = None
+    timings: dict | None = None
+    predictions: str | None = None
+
+    def not_applicable(self, reason: str) -> "RunRecord":
+        """Mark the cell as not applicable (recorded as done, never retried)."""
+        self.status, self.reason = NOT_APPLICABLE, reason
+        self.metrics, self.per_continent, self.head_params = {}, {}, {}
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v is not None}
 
 
 def record_key(task: str, encoder: str, head: str, split: str, seed: int, task_options: dict | None = None) -> str:

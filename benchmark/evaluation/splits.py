@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import InputError, UnknownNameError
-from .registry import parse_spec, unknown_name_message
+from geobench.errors import InputError, UnknownNameError
+from geobench.registry import parse_spec, unknown_name_message
 
 SPLIT_KINDS = ("random", "spatial_block", "continent")
 CONTINENTS = ("Africa", "Antarctica", "Asia", "Europe", "North America", "Oceania", "South America")

@@ -1,13 +1,13 @@
 """Every data and weight file geobench uses, declared once: name, sha256, size, source, license.
 
 Names are relative paths (``task_folder/file``); they equal the layout of a mirror folder
-(``GEOBENCH_DATA``) and of the cache (``$GEOBENCH_CACHE/raw``). See ``geobench.data``.
+(``GEOBENCH_DATA``) and of the cache (``$GEOBENCH_CACHE/raw``). See :mod:`geobench.data.fetching`.
 Provenance notes per file: ``../shared/data/MANIFEST.json`` in the development tree and the
 README's "what is real and what is a proxy" table.
 """
 from __future__ import annotations
 
-from .data import DataFile, npm, pypi, url
+from geobench.data.declared import DataFile, npm, pypi, url
 
 FILES: tuple[DataFile, ...] = (
     DataFile("air_temperature/stationDataAll.csv",

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .cache import atomic_save_npy, atomic_write_json, cache_dir
-from .encoding import Encoder, check_embedding, encoder_id
-from .errors import InputError
+from geobench.cache import atomic_save_npy, atomic_write_json, cache_dir
+from geobench.encoding.encoder import Encoder, check_embedding, encoder_id
+from geobench.errors import InputError
 
 N_FINGERPRINT = 64
 

@@ -20,8 +20,8 @@ def run_jobs(fn: Callable[[Any], Any], jobs: list, *, executor: str = "serial", 
              scheduler: str | None = None) -> Iterator[Any]:
     """Yield ``fn(job)`` for every job, in completion order."""
     if executor not in EXECUTORS:
-        from .errors import UnknownNameError
-        from .registry import unknown_name_message
+        from geobench.errors import UnknownNameError
+        from geobench.registry import unknown_name_message
 
         raise UnknownNameError(unknown_name_message("executor", executor, EXECUTORS))
     if not jobs:

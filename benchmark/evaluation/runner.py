@@ -1,0 +1,137 @@
+"""The two-phase benchmark grid.
+
+1. **Plan** every (task, encoder, head, split, seed) cell (:mod:`.plan`) and drop those
+   already in ``runs.jsonl`` (before any data is loaded).
+2. **Embed** each unique (encoder, task) once into the embedding cache (driver process).
+3. **Fit** each cell as a small job on an executor (serial / joblib / Dask; :mod:`.cell`).
+   Only the driver writes ``runs.jsonl``, the predictions Parquet files and MLflow, one cell
+   at a time as results arrive.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Iterable
+
+import pandas as pd
+
+from geobench.errors import InputError
+from geobench.evaluation import records as rec
+from geobench.evaluation.cell import Job, fit_cell
+from geobench.evaluation.plan import Cell, expand, offline_tasks, plan
+
+
+@dataclass
+class GridResult:
+    records: list[dict] = field(default_factory=list)
+    skipped: int = 0
+    wall_seconds: float = 0.0
+
+
+def run_grid(tasks: Iterable[str], encoders: Iterable[Any], heads: Iterable[str] = ("linear",),
+             splits: Iterable[str] = ("random",), seeds: Iterable[int] | int = 3, *,
+             results_dir: str | Path = "results", force: bool = False, executor: str = "serial",
+             n_jobs: int | None = None, scheduler: str | None = None, tune: bool = False,
+             tracking_uri: str | None = None, task_options: dict | None = None,
+             progress: bool = True, n_boot: int = 1000, command: str = "",
+             plugins: Iterable[str] = ()) -> GridResult:
+    """Run the grid; returns the records produced by this call (skipped cells are not re-run)."""
+    from geobench.evaluation.executor import default_cores, run_jobs, threads_per_worker
+    from geobench.tracking import Tracker
+
+    t_start = time.perf_counter()
+    results_dir = Path(results_dir)
+    runs_path = results_dir / "runs.jsonl"
+    seeds = list(range(seeds)) if isinstance(seeds, int) else list(dict.fromkeys(int(s) for s in seeds))
+    if not seeds:
+        raise InputError("no seeds to run: --seeds must be at least 1 (seeds run 0..N-1)")
+    cells = plan(expand(tasks, offline_tasks), expand(encoders, _all_encoders),
+                 expand(heads, lambda: ["linear", "mlp", "lightgbm"]), list(splits), seeds,
+                 task_options=task_options)
+    done = set() if force else rec.done_keys(runs_path)
+    todo = [c for c in cells if c.key not in done]
+    result = GridResult(skipped=len(cells) - len(todo))
+    if not todo:
+        result.wall_seconds = time.perf_counter() - t_start
+        return result
+
+    if executor != "serial" and not n_jobs:
+        n_jobs = default_cores()  # resolved once, for both the pool size and the threads per worker
+    n_threads = threads_per_worker(executor, n_jobs)
+    jobs = [replace(j, plugins=tuple(plugins)) for j in _embed_phase(todo, tune, n_threads, n_boot)]
+    tracker = Tracker(tracking_uri, results_dir, command=command)
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=len(jobs), desc="fit", disable=not progress)
+    try:
+        for record, preds in run_jobs(fit_cell, jobs, executor=executor, n_jobs=n_jobs, scheduler=scheduler):
+            record["provenance"]["command"] = command
+            pred_path = None
+            if preds is not None:
+                pred_path = write_predictions(results_dir, record, preds)
+                record["predictions"] = str(pred_path.relative_to(results_dir))
+            rec.append_records(runs_path, [record])
+            tracker.log(record, pred_path)
+            result.records.append(record)
+            bar.update(1)
+    finally:
+        bar.close()
+        tracker.close()
+    result.wall_seconds = time.perf_counter() - t_start
+    return result
+
+
+def _all_encoders() -> list[str]:
+    from geobench.encoding import ENCODERS
+
+    return ENCODERS.names()
+
+
+def _embed_phase(todo: list[Cell], tune: bool, n_threads: int, n_boot: int) -> list[Job]:
+    """Embed each (task, encoder) of ``todo`` once (cached) and return the fit jobs."""
+    from geobench.encoding import get_encoder
+    from geobench.encoding.embed import embed
+    from geobench.tasks.base import load_task
+
+    jobs: list[Job] = []
+    by_task: dict[tuple[str, str], list[Cell]] = {}
+    for c in todo:
+        by_task.setdefault((c.task, repr(sorted(c.task_options.items()))), []).append(c)
+    for cells in by_task.values():
+        points = load_task(cells[0].task, **cells[0].task_options)
+        encs: dict[str, tuple[str, dict, float]] = {}
+        for c in cells:
+            if c.encoder not in encs:
+                enc = c.encoder_obj if c.encoder_obj is not None else get_encoder(c.encoder)
+                path, side = embed(enc, points.lonlat, points.sha256)
+                meta = {k: v for k, v in enc.meta.items() if isinstance(v, (str, int, float, bool, type(None)))}
+                encs[c.encoder] = (str(path), meta, side.get("embed_seconds", 0.0))
+            path, meta, secs = encs[c.encoder]
+            jobs.append(Job(replace(c, encoder_obj=None), meta, path, tune, n_threads, secs, n_boot))
+    return jobs
+
+
+def write_predictions(results_dir: Path, record: dict, preds: pd.DataFrame) -> Path:
+    """Per-point test predictions: ``results/predictions/<task>/<encoder>/<head>__<split>__seed<k>.parquet``."""
+    from geobench.cache import atomic_path, safe_name
+
+    p = (results_dir / "predictions" / record["task"] / safe_name(record["encoder"])
+         / f"{record['head']}__{safe_name(record['split'])}__seed{record['seed']}.parquet")
+    with atomic_path(p) as tmp:
+        preds.to_parquet(tmp, index=False)
+    return p
+
+
+def records_frame(records: list[dict]) -> pd.DataFrame:
+    """Flatten records into one row per cell (metrics as columns)."""
+    rows = []
+    for r in records:
+        row = {k: r.get(k) for k in ("task", "encoder", "head", "split", "seed", "status", "n_train", "n_test")}
+        row.update({f"{k}": v for k, v in (r.get("metrics") or {}).items()})
+        row["reason"] = r.get("reason")
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+__all__ = ["GridResult", "run_grid", "write_predictions", "records_frame"]

@@ -1,0 +1,91 @@
+"""``lightgbm``: gradient-boosted trees with early stopping on the validation split."""
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import numpy as np
+
+from geobench.errors import InputError
+
+from .base import Head, carve_validation, grid, register_head
+
+LGBM_MAX_CLASSES = 20
+LGBM_DEFAULT = {"num_leaves": 31, "learning_rate": 0.05, "min_child_samples": 20,
+                "colsample_bytree": 1.0, "n_estimators": 2000}
+LGBM_TUNE_GRID = {"num_leaves": (15, 31, 127), "learning_rate": (0.05, 0.1), "min_child_samples": (5, 20),
+                  "colsample_bytree": (1.0,), "n_estimators": (2000,)}
+
+
+@register_head("lightgbm")
+class LightGBMHead(Head):
+    """LightGBM probe: LGBMRegressor / LGBMClassifier with early stopping on the validation
+    split (``stopping_rounds`` 50, at most ``n_estimators`` rounds), ``num_threads=n_threads``,
+    ``deterministic=True``. ``tune=True`` searches ``LGBM_TUNE_GRID`` by the best validation loss.
+    Not applicable to classification with more than 20 classes (hours on 2 cores).
+    Without a validation split, 10 % of train is held out deterministically.
+    Parameters: ``params`` (dict) overrides LGBM_DEFAULT; ``stopping_rounds`` (50).
+    """
+
+    score_kind = "proba"
+
+    def __init__(self, kind: str = "regression", *, seed: int = 0, n_threads: int = 2, tune: bool = False,
+                 n_classes: int | None = None, params: dict | None = None, stopping_rounds: int = 50) -> None:
+        super().__init__(kind, seed=seed, n_threads=n_threads, tune=tune, n_classes=n_classes)
+        self.params = params
+        self.stopping_rounds = stopping_rounds
+
+    @classmethod
+    def is_applicable(cls, kind: str, n_classes: int | None = None) -> tuple[bool, str | None]:
+        if kind == "classification" and n_classes is not None and n_classes > LGBM_MAX_CLASSES:
+            return False, (f"LightGBM multiclass over {n_classes} classes takes hours on 2 cores; "
+                           f"skipped (limit {LGBM_MAX_CLASSES} classes)")
+        return True, None
+
+    def _configs(self) -> list[dict[str, Any]]:
+        if self.tune and self.params is None:
+            return grid(LGBM_TUNE_GRID)
+        return [{**LGBM_DEFAULT, **(self.params or {})}]
+
+    def _fit(self, X, y, X_val, y_val) -> None:
+        import lightgbm as lgb
+
+        if X_val is None:
+            tr, va = carve_validation(X.shape[0], self.seed)
+            X, y, X_val, y_val = X[tr], y[tr], X[va], y[va]
+        if self.kind == "classification":  # LightGBM cannot score validation labels it never saw
+            keep = np.isin(y_val, np.unique(y))
+            X_val, y_val = X_val[keep], y_val[keep]
+            if X_val.shape[0] == 0:
+                raise InputError("lightgbm: no validation point has a class seen in training; "
+                                 "pass a validation split that shares classes with train")
+        rounds = int(self.stopping_rounds)
+        best = None
+        for cfg in self._configs():
+            common = dict(random_state=self.seed, n_jobs=self.n_threads, deterministic=True,
+                          force_row_wise=True, verbose=-1, **cfg)
+            if self.kind == "regression":
+                model = lgb.LGBMRegressor(**common)
+            else:
+                model = lgb.LGBMClassifier(**common)
+            # lightgbm >= 4.7 takes eval_X/eval_y (eval_set is deprecated there); older needs eval_set
+            ev = ({"eval_X": (X_val,), "eval_y": (y_val,)} if "eval_X" in inspect.signature(model.fit).parameters
+                  else {"eval_set": [(X_val, y_val)]})
+            model.fit(X, y, **ev,
+                      callbacks=[lgb.early_stopping(rounds, first_metric_only=True, verbose=False)])
+            res = model.best_score_["valid_0"]
+            val_loss = float(next(iter(res.values())))
+            if best is None or val_loss < best[1]:
+                best = (cfg, val_loss, model, next(iter(res)))
+        cfg, val_loss, self._model, metric = best
+        self.chosen_params_ = {**cfg, "best_iteration": int(self._model.best_iteration_ or cfg["n_estimators"]),
+                               "val_metric": metric, "val_loss": val_loss, "stopping_rounds": rounds}
+
+    def _predict(self, X) -> np.ndarray:
+        return self._model.predict(X, num_threads=self.n_threads)
+
+    def _scores(self, X) -> np.ndarray:
+        p = self._model.predict_proba(X, num_threads=self.n_threads)
+        out = np.zeros((X.shape[0], self.classes_.size))
+        out[:, self._model.classes_.astype(np.int64)] = p
+        return out

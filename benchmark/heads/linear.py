@@ -1,0 +1,199 @@
+"""``linear``: the RANGE ridge probe, with one eigendecomposition shared by all alphas and targets."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from geobench.errors import InputError
+
+from .base import Head, register_head
+
+RANGE_ALPHAS = (0.1, 1.0, 10.0)
+
+
+def ridge_gcv(X: np.ndarray, y: np.ndarray | None = None, alphas: tuple[float, ...] = RANGE_ALPHAS, *,
+              labels: np.ndarray | None = None, n_labels: int | None = None,
+              chunk_rows: int | None = None) -> dict[str, Any]:
+    """Ridge with efficient leave-one-out (GCV) alpha selection, identical to sklearn's RidgeCV.
+
+    Same model and selection as ``sklearn.linear_model.RidgeCV(alphas, fit_intercept=True)``
+    with ``gcv_mode='auto'`` (score = mean squared LOO error over all points and targets;
+    the first best alpha wins), but one eigendecomposition of the centred ``X'X`` (n > d) or
+    ``XX'`` (n <= d) is shared by all alphas and targets, and the LOO errors are accumulated
+    over row chunks (memory ~ chunk x d).
+
+    Targets: ``y`` ``(n,)`` or ``(n, k)``; or ``labels`` (compact codes ``0..n_labels-1``) for
+    the one-vs-all ``{-1, +1}`` encoding of RidgeClassifierCV (binary: one column, +1 for
+    label 1), never materialised as an ``n x k`` matrix.
+    ``X`` is overwritten (centred in place); pass a copy if you need it.
+
+    Returns ``dict(alpha, coef (d, k), intercept (k,), cv_scores (per alpha, = -mean sq. LOO error))``.
+    """
+    n, d = X.shape
+    alphas = [float(a) for a in alphas]
+    if X.dtype != np.float64:
+        X = X.astype(np.float64)
+    x_mean = X.mean(axis=0)
+    X -= x_mean
+    onehot = labels is not None
+    if onehot:
+        labels = np.asarray(labels, dtype=np.int64)
+        L = int(n_labels)
+        if L < 2:
+            raise InputError("ridge_gcv: need at least 2 labels")
+        counts = np.bincount(labels, minlength=L).astype(np.float64)
+        if L == 2:  # LabelBinarizer: one column, +1 for label 1
+            k = 1
+            pos = labels == 1
+            y_mean = np.array([(2.0 * counts[1] - n) / n])
+        else:
+            k = L
+            y_mean = (2.0 * counts - n) / n  # mean of the {-1, +1} column
+    else:
+        Y = np.asarray(y, dtype=np.float64)
+        Y = Y[:, None] if Y.ndim == 1 else Y
+        k = Y.shape[1]
+        y_mean = Y.mean(axis=0)
+        Yc = Y - y_mean
+
+    def yc_rows(sl: slice) -> np.ndarray:
+        """Centred targets for rows ``sl`` as an array (rows, k)."""
+        if not onehot:
+            return Yc[sl]
+        if L == 2:
+            return (np.where(pos[sl], 1.0, -1.0) - y_mean[0])[:, None]
+        lab = labels[sl]
+        out = np.broadcast_to(-1.0 - y_mean, (lab.size, k)).copy()
+        out[np.arange(lab.size), lab] += 2.0
+        return out
+
+    if chunk_rows is None:
+        chunk_rows = int(max(256, min(n, 2**22 // max(d, k, 1))))
+    xt1 = X.sum(axis=0)  # ~0 after centring; kept for exact parity with sklearn's intercept term
+    # X' Yc, computed without building Yc for the one-hot encoding.
+    if onehot and L > 2:
+        S = np.zeros((L, d))
+        _class_sums(S, labels, X, chunk_rows)
+        xty = 2.0 * S.T - np.outer(xt1, 1.0 + y_mean)
+    elif onehot:
+        xty = (2.0 * X[pos].sum(axis=0) - xt1 - xt1 * y_mean[0])[:, None]
+    else:
+        xty = X.T @ Yc
+    n_a = len(alphas)
+    sse = np.zeros(n_a)
+    if n > d:  # covariance mode: eigh(X'X)
+        evals, V = np.linalg.eigh(X.T @ X)
+        B = V.T @ xty  # (d, k)
+        b1 = V.T @ xt1
+        Ds = [1.0 / (evals + a) for a in alphas]
+        # For many targets, ||alpha_c_i||^2 is expanded so that the cost does not scale with k.
+        expand = k > d
+        if expand:
+            M = B @ B.T
+            Bm = B @ (1.0 + y_mean)
+            yc_sq_const = float(np.sum((1.0 + y_mean) ** 2))
+        for s in range(0, n, chunk_rows):
+            sl = slice(s, min(n, s + chunk_rows))
+            Z = X[sl] @ V
+            Z2 = Z * Z
+            if not expand:
+                Ycs = yc_rows(sl)
+            for j, D in enumerate(Ds):
+                alpha_d = 1.0 - Z2 @ D
+                alpha_d -= (1.0 - Z @ (D * b1)) / n
+                if expand:
+                    ZD = Z * D
+                    lab = labels[sl]
+                    yc_sq = yc_sq_const - 4.0 * y_mean[lab]
+                    byc = 2.0 * B[:, lab].T - Bm  # rows: B @ Yc_i
+                    csq = yc_sq - 2.0 * np.einsum("ij,ij->i", ZD, byc) + np.einsum("ij,ij->i", ZD @ M, ZD)
+                    sse[j] += float(np.sum(csq / alpha_d**2))
+                else:
+                    alpha_c = Ycs - Z @ (D[:, None] * B)
+                    sse[j] += float(np.sum((alpha_c / alpha_d[:, None]) ** 2))
+        scores = -sse / (n * k)
+        best = _first_argmax(scores)
+        coef = V @ (Ds[best][:, None] * B)
+    else:  # gram mode: eigh(XX')
+        evals, Q = np.linalg.eigh(X @ X.T)
+        Ycs = yc_rows(slice(0, n))
+        QTY = Q.T @ Ycs
+        QT1 = Q.T @ np.ones(n)
+        Q2 = Q * Q
+        cs = []
+        for j, a in enumerate(alphas):
+            D = 1.0 / (evals + a)
+            c = Q @ (D[:, None] * QTY)
+            dd = Q2 @ D - (Q @ (D * QT1)) / n
+            sse[j] = float(np.sum((c / dd[:, None]) ** 2))
+            cs.append(c)
+        scores = -sse / (n * k)
+        best = _first_argmax(scores)
+        coef = X.T @ cs[best]
+    intercept = y_mean - x_mean @ coef
+    return {"alpha": alphas[best], "coef": coef, "intercept": intercept, "cv_scores": scores.tolist()}
+
+
+def _class_sums(S: np.ndarray, labels: np.ndarray, X: np.ndarray, chunk: int) -> None:
+    """S[c] += sum of rows of X with label c (chunked sparse one-hot product)."""
+    from scipy import sparse
+
+    L = S.shape[0]
+    for s in range(0, X.shape[0], chunk):
+        lab = labels[s : s + chunk]
+        E = sparse.csr_matrix((np.ones(lab.size), (lab, np.arange(lab.size))), shape=(L, lab.size))
+        S += E @ X[s : s + chunk]
+
+
+def _first_argmax(scores: np.ndarray) -> int:
+    """Index of the first maximum (sklearn keeps an alpha only if strictly better)."""
+    best = 0
+    for j in range(1, len(scores)):
+        if scores[j] > scores[best]:
+            best = j
+    return best
+
+
+@register_head("linear")
+class LinearHead(Head):
+    """RANGE linear probe: MinMaxScaler fitted on train, then RidgeCV (regression) or
+    RidgeClassifierCV (classification, one-vs-all {-1, +1} targets, decision scores) with
+    alphas (0.1, 1, 10) chosen by efficient leave-one-out on the training split.
+
+    The validation split is not used (the protocol selects alpha by LOO on train).
+    ``alphas`` (tuple) overrides the grid.
+    """
+
+    def __init__(self, kind: str = "regression", *, seed: int = 0, n_threads: int = 2, tune: bool = False,
+                 n_classes: int | None = None, alphas: tuple[float, ...] = RANGE_ALPHAS) -> None:
+        super().__init__(kind, seed=seed, n_threads=n_threads, tune=tune, n_classes=n_classes)
+        self.alphas = alphas
+
+    def _fit(self, X, y, X_val, y_val) -> None:
+        from sklearn.preprocessing import MinMaxScaler
+
+        alphas = tuple(self.alphas)
+        self._scaler = MinMaxScaler().fit(X)
+        Xs = np.asarray(self._scaler.transform(X), dtype=np.float64)
+        if self.kind == "regression":
+            r = ridge_gcv(Xs, y, alphas)
+        else:
+            r = ridge_gcv(Xs, None, alphas, labels=y, n_labels=self.classes_.size)
+        self._coef, self._intercept = r["coef"], r["intercept"]
+        self.chosen_params_ = {"alpha": r["alpha"], "alphas": list(alphas),
+                               "loo_neg_mse": dict(zip(map(str, alphas), r["cv_scores"]))}
+        self.alpha_ = r["alpha"]
+
+    def _decision(self, X) -> np.ndarray:
+        Xs = np.asarray(self._scaler.transform(X), dtype=np.float64)
+        return Xs @ self._coef + self._intercept
+
+    def _predict(self, X) -> np.ndarray:
+        return self._decision(X)[:, 0]
+
+    def _scores(self, X) -> np.ndarray:
+        f = self._decision(X)
+        if f.shape[1] == 1:  # binary: one decision column for label 1
+            return np.hstack([-f, f])
+        return f

@@ -1,0 +1,40 @@
+"""The layout change kept behaviour: a small fixed grid gives the records the pre-layout code gave.
+
+``fixtures/grid_before_layout.jsonl`` was written by the code at commit 597df37 (before the
+move into data/, evaluation/, heads/, reporting/) with exactly the calls below. The records
+must be equal once the fields that legitimately differ are removed: the timestamp, the
+timings, the git commit, and ``schema_version`` (added by the change).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from geobench.evaluation.records import read_records
+from geobench.evaluation.runner import run_grid
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+VOLATILE = {"timestamp", "timings", "schema_version"}
+
+
+def comparable(r: dict) -> dict:
+    r = {k: v for k, v in r.items() if k not in VOLATILE}
+    r["provenance"] = {k: v for k, v in r["provenance"].items() if k != "git_commit"}
+    return json.loads(json.dumps(r, sort_keys=True))
+
+
+def test_fixed_grid_equals_the_pre_layout_records(tmp_path, monkeypatch):
+    monkeypatch.setenv("GEOBENCH_INAT_DIR", str(FIXTURES / "inat2018"))
+    kw = dict(results_dir=tmp_path, tracking_uri="none", progress=False, n_boot=200)
+    run_grid(["air_temperature", "countries"], ["direct", "wrap", "sh"], ["linear", "lightgbm"],
+             ["random", "spatial_block", "continent:Africa"], [0], task_options={"n_points": 2000}, **kw)
+    run_grid(["air_temperature"], ["wrap"], ["mlp"], ["random"], [0], **kw)
+    run_grid(["inaturalist_2018"], ["wrap"], ["linear", "mlp"], ["random"], [0], **kw)
+    before = {r["key"]: comparable(r) for r in read_records(FIXTURES / "grid_before_layout.jsonl")}
+    after = {r["key"]: comparable(r) for r in read_records(tmp_path / "runs.jsonl")}
+    assert len(before) == 39 and after.keys() == before.keys()
+    for key in before:
+        assert after[key] == before[key], key
+    assert all(r["schema_version"] == 1 for r in read_records(tmp_path / "runs.jsonl"))
