@@ -7,7 +7,7 @@ import time
 import numpy as np
 
 from .config import OFFICIAL, OFFICIAL_SOURCE, Config
-from .timing import area_uniform, fit_n, log, row, timeit, write_bound
+from .timing import fit_n, log, row, timeit, write_bound
 
 
 def encoder_list(cfg: Config) -> list[str]:
@@ -21,9 +21,10 @@ def encoder_list(cfg: Config) -> list[str]:
 
 def section_encoders(cfg: Config) -> tuple[list[dict], dict]:
     from geobench.encoding import get_encoder
+    from geobench.tasks.sampling import sample_sphere
 
     N = cfg.enc_n
-    x = area_uniform(N, cfg.seed + 1)
+    x = sample_sphere(N, cfg.seed + 1)
     rows, raw = [], {"n": N, "encoders": {}}
     measured: dict[str, float] = {}
     for spec in encoder_list(cfg):

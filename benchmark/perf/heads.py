@@ -8,18 +8,19 @@ from typing import Any
 import numpy as np
 
 from .config import MLP_ONE_CONFIG, Config
-from .timing import area_uniform, log, row, timeit
+from .timing import log, row, timeit
 
 
 def _head_data(n_total: int, dim: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     from geobench.baselines.sh import spherical_harmonics
+    from geobench.tasks.sampling import sample_sphere
 
     L = int(round(math.sqrt(dim)))
     if L * L != dim:
         from geobench.errors import InputError
 
         raise InputError(f"perf heads: input dims must be perfect squares (SH L**2), got {dim}")
-    x = area_uniform(n_total, seed + 2)
+    x = sample_sphere(n_total, seed + 2)
     X = spherical_harmonics(x, L, dtype=np.float32)
     lon, lat = np.deg2rad(x[:, 0]), np.deg2rad(x[:, 1])
     rng = np.random.default_rng(seed + 3)

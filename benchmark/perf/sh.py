@@ -7,14 +7,15 @@ import statistics
 import numpy as np
 
 from .config import OFFICIAL, OFFICIAL_SOURCE, TARGETS, Config
-from .timing import area_uniform, fit_n, pass_miss, row, timeit, write_bound
+from .timing import fit_n, pass_miss, row, timeit, write_bound
 
 
 def section_sh(cfg: Config) -> tuple[list[dict], dict]:
     from geobench.baselines.sh import _kernel, naive_spherical_harmonics, spherical_harmonics
+    from geobench.tasks.sampling import sample_sphere
 
     N = cfg.sh_n
-    x = area_uniform(N, cfg.seed)
+    x = sample_sphere(N, cfg.seed)
     backend = "numba" if _kernel(None) is not None else "numpy"
     rows, raw = [], {"n": N, "runs": {}, "backend": backend, "threads": cfg.threads}
     for L in cfg.sh_Ls:

@@ -38,14 +38,6 @@ def timeit(fn: Callable[[], Any], repeats: int, *, warmup: int = 0, budget: floa
             "cpu_s": [round(t, 6) for t in cpu]}  # process CPU time (all threads): less load-sensitive
 
 
-def area_uniform(n: int, seed: int) -> np.ndarray:
-    """``(n, 2)`` (lon, lat) degrees, uniform on the sphere's area (seeded)."""
-    rng = np.random.default_rng(seed)
-    lon = rng.uniform(-180.0, 180.0, n)
-    lat = np.rad2deg(np.arcsin(rng.uniform(-1.0, 1.0, n)))
-    return np.ascontiguousarray(np.c_[lon, lat])
-
-
 def fit_n(fn_n: Callable[[int], Any], n_target: int, budget: float, n_probe: int) -> tuple[int, float]:
     """Largest N <= n_target whose single run should fit in ``budget`` s (probe at n_probe)."""
     n_probe = min(n_probe, n_target)

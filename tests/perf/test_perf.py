@@ -9,6 +9,7 @@ import statistics
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from geobench import perf
@@ -226,3 +227,14 @@ def test_importing_perf_loads_no_openmp_runtime_and_main_sets_passive_wait(monke
     assert perf.main(["--quick", "--sections", "nope", "--out", ""]) == 2
     assert os.environ["OMP_WAIT_POLICY"] == "ACTIVE"
 
+
+def test_points_are_the_area_uniform_draw_perf_always_used():
+    """The sections draw their points with tasks.sampling.sample_sphere; it must stay
+    bit-identical to perf's former own draw, or perf numbers stop being comparable."""
+    from geobench.tasks.sampling import sample_sphere
+
+    for n, seed in ((1, 0), (500, 1), (2_000, 0), (12_345, 3)):
+        rng = np.random.default_rng(seed)
+        lon = rng.uniform(-180.0, 180.0, n)
+        lat = np.rad2deg(np.arcsin(rng.uniform(-1.0, 1.0, n)))
+        assert np.array_equal(sample_sphere(n, seed), np.c_[lon, lat])
