@@ -4,8 +4,12 @@ PASS/MISS flags. (The numbers of a quick run are meaningless; only the structure
 from __future__ import annotations
 
 import json
+import os
 import statistics
+import subprocess
+import sys
 
+import numpy as np
 import pytest
 
 from geobench import perf
@@ -140,7 +144,7 @@ def test_merge_with_a_corrupt_earlier_file_fails_before_measuring(tmp_path, caps
 
 def test_projection_from_measured_cell_times(tmp_path):
     from geobench.report import grid_plan
-    from geobench.runner import offline_tasks
+    from geobench.evaluation.plan import offline_tasks
 
     runs = tmp_path / "runs.jsonl"
     recs = [{"key": f"air_temperature|e{i}|linear|random|{i}|", "task": "air_temperature", "head": "linear",
@@ -157,3 +161,80 @@ def test_projection_from_measured_cell_times(tmp_path):
     assert row["value"] == pytest.approx(cells * 2.0 / 2)
     assert row["status"] == "INCOMPLETE" and "mlp/elevation" in raw["missing"]
     assert len(raw["cells"]) == 3 * len(offline_tasks())
+
+
+# --- the package layout: child modules, dispatch, import side effects -----------------------
+
+def _child_env(tmp_path):
+    from geobench.perf import children
+
+    return children.child_env(tmp_path / "cache")
+
+
+def test_child_cli_runs_as_a_module(tmp_path):
+    """``python -m geobench.perf.child_cli REPORT ARGS...`` runs ``geobench ARGS...`` and reports
+    its peak RSS (VmHWM) and CPU time; a failing command returns its exit code and stderr."""
+    from geobench.perf import children
+
+    r = children.run_child(children.CHILD_CLI, ["list"], _child_env(tmp_path), timeout=600)
+    assert r["rc"] == 0, r.get("stderr_tail")
+    rep = r["report"]
+    assert set(rep) == {"vmhwm_kb", "self_maxrss_kb", "cpu_s", "children_maxrss_kb", "rc", "seconds_in_python"}
+    assert rep["rc"] == 0 and rep["cpu_s"] > 0 and 0 < rep["seconds_in_python"] < r["wall_s"]
+    peak, how = children.peak_rss_bytes(rep)
+    if rep["vmhwm_kb"]:  # Linux
+        assert how.startswith("VmHWM") and peak == 1024 * rep["vmhwm_kb"]
+    assert 1e7 < peak < 4e9
+    bad = children.run_child(children.CHILD_CLI, ["run", "--task", "air_temperature"], _child_env(tmp_path),
+                             timeout=600)
+    assert bad["rc"] == 2 and "--encoder" in bad["stderr_tail"] and bad["report"] == {}
+    assert children.child_failed("cold", "x", bad)["status"] == "ERROR"
+
+
+def test_child_grid_runs_as_a_module(tmp_path):
+    """``python -m geobench.perf.child_grid REPORT JOB`` runs the grid of JOB (here empty)."""
+    from geobench.perf import children
+
+    job = {"tasks": [], "encoders": [], "seeds": 1, "results": str(tmp_path / "results"), "force": False,
+           "executor": "serial", "jobs": None, "n_boot": 0}
+    r = children.run_child(children.CHILD_GRID, [json.dumps(job)], _child_env(tmp_path), timeout=600)
+    assert r["rc"] == 0, r.get("stderr_tail")
+    assert set(r["report"]) == {"wall_seconds", "n_records", "skipped", "status", "sum_fit_s", "sum_cell_s",
+                                "sum_embed_s_unique", "vmhwm_kb", "self_maxrss_kb", "cpu_s", "slowest_cells"}
+    assert r["report"]["n_records"] == 0 and r["report"]["slowest_cells"] == []
+
+
+def test_every_section_is_dispatched_in_order():
+    from geobench.perf import cli
+
+    assert tuple(cli.SECTION_FUNCS) == perf.SECTIONS
+    assert all(f.__name__ == f"section_{s}" for s, f in cli.SECTION_FUNCS.items())
+
+
+def test_importing_perf_loads_no_openmp_runtime_and_main_sets_passive_wait(monkeypatch):
+    """``main`` sets OMP_WAIT_POLICY=PASSIVE (unless set) before torch or numba load OpenMP, so
+    importing the package and its CLI must not load them; the children import nothing extra."""
+    code = ("import sys, geobench.perf, geobench.perf.cli, geobench.perf.child_cli, geobench.perf.child_grid\n"
+            "geobench.perf.main\n"
+            "print(sorted(m for m in ('torch', 'numba', 'sklearn', 'lightgbm') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+    monkeypatch.setenv("OMP_WAIT_POLICY", "x")
+    monkeypatch.delenv("OMP_WAIT_POLICY")
+    assert perf.main(["--quick", "--sections", "nope", "--out", ""]) == 2
+    assert os.environ["OMP_WAIT_POLICY"] == "PASSIVE"
+    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
+    assert perf.main(["--quick", "--sections", "nope", "--out", ""]) == 2
+    assert os.environ["OMP_WAIT_POLICY"] == "ACTIVE"
+
+
+def test_points_are_the_area_uniform_draw_perf_always_used():
+    """The sections draw their points with tasks.sampling.sample_sphere; it must stay
+    bit-identical to perf's former own draw, or perf numbers stop being comparable."""
+    from geobench.tasks.sampling import sample_sphere
+
+    for n, seed in ((1, 0), (500, 1), (2_000, 0), (12_345, 3)):
+        rng = np.random.default_rng(seed)
+        lon = rng.uniform(-180.0, 180.0, n)
+        lat = np.rad2deg(np.arcsin(rng.uniform(-1.0, 1.0, n)))
+        assert np.array_equal(sample_sphere(n, seed), np.c_[lon, lat])

@@ -1,0 +1,6 @@
+"""``python -m geobench.perf``: see :mod:`geobench.perf`."""
+import sys
+
+from geobench.perf.cli import main
+
+sys.exit(main())

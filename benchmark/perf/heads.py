@@ -1,0 +1,116 @@
+"""Section ``heads``: fit time of the linear / mlp / lightgbm heads on SH features of a
+smooth synthetic target; the linear head vs sklearn RidgeCV."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from geobench.perf.config import MLP_ONE_CONFIG, Config
+from geobench.perf.timing import log, row, timeit
+
+
+def _head_data(n_total: int, dim: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    from geobench.baselines.sh import spherical_harmonics
+    from geobench.tasks.sampling import sample_sphere
+
+    L = int(round(math.sqrt(dim)))
+    if L * L != dim:
+        from geobench.errors import InputError
+
+        raise InputError(f"perf heads: input dims must be perfect squares (SH L**2), got {dim}")
+    x = sample_sphere(n_total, seed + 2)
+    X = spherical_harmonics(x, L, dtype=np.float32)
+    lon, lat = np.deg2rad(x[:, 0]), np.deg2rad(x[:, 1])
+    rng = np.random.default_rng(seed + 3)
+    y = np.cos(lat) * np.sin(2 * lon) + 0.5 * np.sin(3 * lat) + 0.3 * np.cos(lat) ** 2 + 0.1 * rng.standard_normal(n_total)
+    return X, y
+
+
+def section_heads(cfg: Config) -> tuple[list[dict], dict]:
+    from sklearn.linear_model import RidgeCV
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import MinMaxScaler
+
+    from geobench.heads import make_head
+    from geobench.heads.linear import RANGE_ALPHAS
+
+    rows, raw = [], {"runs": {}}
+    n_max = max(cfg.head_ns)
+    n_val_max = max(1, n_max // 4)
+    big = (max(cfg.head_ns), max(cfg.head_dims))
+    for d in cfg.head_dims:
+        X, y = _head_data(n_max + n_val_max, d, cfg.seed)
+        Xva_all, yva_all = X[n_max:], y[n_max:]
+        for n in cfg.head_ns:
+            Xtr, ytr = X[:n], y[:n]
+            nv = max(1, n // 4)
+            Xva, yva = Xva_all[:nv], yva_all[:nv]
+            size = f"N={n:,} d={d}"
+            # linear head vs sklearn MinMaxScaler + RidgeCV (the same model), same data, same run
+            heads = {}
+
+            def fit_linear():
+                heads["linear"] = make_head("linear", "regression", seed=0, n_threads=cfg.threads).fit(Xtr, ytr)
+
+            def fit_ref():
+                heads["ref"] = make_pipeline(MinMaxScaler(), RidgeCV(alphas=RANGE_ALPHAS)).fit(Xtr, ytr)
+
+            log(f"linear + sklearn {size} ...")
+            t_lin = timeit(fit_linear, cfg.repeats, budget=cfg.head_budget)  # always: the reference of mlp/lightgbm
+            t_ref = timeit(fit_ref, cfg.repeats, budget=cfg.head_budget)
+            p_lin, p_ref = heads["linear"].predict(Xva), heads["ref"].predict(Xva)
+            agree = float(np.max(np.abs(p_lin - p_ref)) / (np.std(yva) or 1.0))
+            alpha_same = heads["linear"].alpha_ == heads["ref"][-1].alpha_
+            raw["runs"][f"linear {size}"] = {**t_lin, "alpha": heads["linear"].alpha_}
+            raw["runs"][f"sklearn RidgeCV {size}"] = {**t_ref, "alpha": float(heads["ref"][-1].alpha_),
+                                                      "max_abs_pred_diff_over_std_y": agree}
+            notes = [f"alpha {heads['linear'].alpha_:g} ({'same as' if alpha_same else 'DIFFERS from'} sklearn)",
+                     f"max|pred diff|/std(y)={agree:.1e}"]
+            if t_lin["budget_limited"] or t_ref["budget_limited"]:
+                notes.append(f"repeats {t_lin['repeats']}/{t_ref['repeats']} (time budget)")
+            rows.append(row("heads", f"linear fit {size}", t_lin["median_s"], "s", times=t_lin,
+                            ref_name="sklearn MinMaxScaler+RidgeCV(0.1,1,10)", ref_value=t_ref["median_s"],
+                            ref_unit="s", ratio=t_lin["median_s"] / t_ref["median_s"],
+                            ratio_meaning="time / sklearn time (same run)", note="; ".join(notes)))
+            for name in [h for h in cfg.heads if h != "linear"]:
+                opts = dict(cfg.head_options.get(name, {}))
+                note = []
+                reps = cfg.repeats
+                # Caps keep the default run near 20 min: the MLP default search (8 configs) at the
+                # largest N, and LightGBM at the largest N x d, run once in a reduced form.
+                if name == "mlp" and n == big[0] and not cfg.quick:
+                    reps = 1
+                    opts["params"] = dict(MLP_ONE_CONFIG)
+                    note.append("CAPPED: 1 repeat of ONE config (hidden 256, depth 1, lr 1e-3); "
+                                "the default search fits 8 configs (roughly 8x this)")
+                elif name == "lightgbm" and (n, d) == big and not cfg.quick:
+                    reps = 1
+                    opts["params"] = {**opts.get("params", {}), "n_estimators": 200}
+                    note.append("CAPPED: 1 repeat, at most 200 boosting rounds (default 2000 with early stopping)")
+                fitted = {}
+
+                def fit_head(name=name, opts=opts):
+                    head = make_head(name, "regression", seed=0, n_threads=cfg.threads, **opts)
+                    fitted["h"] = head.fit(Xtr, ytr, eval_set=[(Xva, yva)])
+
+                log(f"{name} {size} ...")
+                t = timeit(fit_head, reps, budget=cfg.head_budget)
+                cp = fitted["h"].chosen_params_
+                if name == "mlp":
+                    note.append(f"{cp.get('n_configs')} config(s), best epoch {cp.get('best_epoch')}")
+                else:
+                    note.append(f"best iteration {cp.get('best_iteration')}")
+                if opts and not note[0].startswith("CAPPED"):
+                    note.append(f"options {opts}")
+                if t["budget_limited"]:
+                    note.append(f"{t['repeats']} repeat(s) (time budget {cfg.head_budget:g}s)")
+                raw["runs"][f"{name} {size}"] = {**t, "options": opts,
+                                                 "chosen_params": {k: v for k, v in cp.items()
+                                                                   if isinstance(v, (int, float, str, bool))}}
+                rows.append(row("heads", f"{name} fit {size}", t["median_s"], "s", times=t,
+                                ref_name="linear head, same data", ref_value=t_lin["median_s"], ref_unit="s",
+                                ratio=t["median_s"] / t_lin["median_s"], ratio_meaning="time / linear time (same run)",
+                                note="; ".join(note)))
+        del X, y
+    return rows, raw
