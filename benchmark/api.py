@@ -26,7 +26,7 @@ def evaluate(encoder: "str | Any | Callable", tasks: Iterable[str] | str = ("air
 
     as_list = lambda v: [v] if isinstance(v, str) else list(v)  # noqa: E731
     enc = encoder if isinstance(encoder, str) else get_encoder(encoder, name=name)
-    res = run_grid(as_list(tasks), [enc], as_list(heads), as_list(split), seeds, results_dir=results_dir,
+    run_grid(as_list(tasks), [enc], as_list(heads), as_list(split), seeds, results_dir=results_dir,
                    force=force, tracking_uri=tracking_uri, progress=progress, **kwargs)
     # Return the requested cells, whether computed now or earlier.
     seeds_l = list(range(seeds)) if isinstance(seeds, int) else list(seeds)

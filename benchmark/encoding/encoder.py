@@ -15,6 +15,7 @@ from typing import Any, Callable, Protocol, runtime_checkable
 
 import numpy as np
 
+from geobench.cache import safe_name
 from geobench.coords import validate_lonlat
 from geobench.errors import InputError
 from geobench.registry import Registry, convert_options, parse_spec
@@ -144,8 +145,7 @@ def encoder_id(enc: Encoder) -> str:
     spec = enc.meta.get("spec", enc.name)
     key = json.dumps({"spec": spec, "weights": enc.meta.get("weights_sha256"), "dim": enc.dim,
                       "version": enc.meta.get("version", 1)}, sort_keys=True)
-    safe = "".join(c if c.isalnum() or c in "-_=." else "_" for c in spec)[:80]
-    return f"{safe}-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
+    return f"{safe_name(spec, limit=80)}-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
 
 
 def check_embedding(enc: Encoder, emb: np.ndarray, n: int) -> np.ndarray:

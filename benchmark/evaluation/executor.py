@@ -7,7 +7,7 @@ Workers x threads per worker never exceed the cores given.
 from __future__ import annotations
 
 import os
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterator
 
 EXECUTORS = ("serial", "joblib", "dask")
 
