@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
 def cmd_list(args) -> int:
     from geobench.encoding import ENCODERS
     from geobench.heads import HEADS
-    from .tasks_api import TASKS
+    from geobench.tasks.base import TASKS
 
     if args.what in ("all", "tasks"):
         print("TASKS")
@@ -204,7 +204,7 @@ def cmd_plot(args) -> int:
             p = plot_continents_from_runs(args.results, t, head=args.head, split=args.split)
             print(f"wrote {p}" if p else f"no '{args.head}'/'{args.split}' results for {t}")
         return 0
-    from geobench import report
+    from geobench.reporting import report
 
     return report.plot_cli(args, records)
 
@@ -217,7 +217,7 @@ def cmd_pretrain(args) -> int:
 
 
 def cmd_reproduce(args) -> int:
-    from geobench import report
+    from geobench.reporting import report
 
     return report.reproduce(args)
 

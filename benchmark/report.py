@@ -32,7 +32,7 @@ def _require_external_data(task: str) -> None:
     import os
 
     from geobench.errors import DataError
-    from .tasks_api import TASKS
+    from geobench.tasks.base import TASKS
 
     if task in TASKS.names():
         var = TASKS.get(task).spec.needs_external
@@ -47,7 +47,7 @@ def reproduce_tasks() -> list[str]:
     import os
 
     from geobench.evaluation.runner import offline_tasks
-    from .tasks_api import TASKS
+    from geobench.tasks.base import TASKS
 
     ext = [n for n, e in TASKS.items() if e.spec.needs_external and os.environ.get(e.spec.needs_external)]
     return offline_tasks() + ext
@@ -55,7 +55,7 @@ def reproduce_tasks() -> list[str]:
 
 def grid_plan(tasks: list[str]) -> list[tuple[str, list[str]]]:
     """(task, splits) pairs of the reproduction grid (external-data tasks: random split only)."""
-    from .tasks_api import get_spec
+    from geobench.tasks.base import get_spec
 
     out = []
     for t in tasks:
@@ -85,7 +85,8 @@ def reproduce(args) -> int:
     from geobench.errors import GeobenchError
     from geobench.leaderboard import write_leaderboard
     from geobench.provenance import command_line
-    from geobench.evaluation.runner import _expand, run_grid
+    from geobench.evaluation.plan import expand as _expand
+    from geobench.evaluation.runner import run_grid
 
     t0 = time.perf_counter()
     results = Path(args.results)
@@ -254,7 +255,7 @@ def plot_africa_ecoregions(results: Path, records: list[dict], *, head: str = "l
     from geobench.plots import save_png
     from geobench.evaluation.records import latest_by_key
     from geobench.evaluation.splits import apply_split, parse_split
-    from .tasks_api import load_task
+    from geobench.tasks.base import load_task
 
     split = str(parse_split(AFRICA_FEWSHOT))
     recs, _ = latest_by_key(records)
@@ -333,7 +334,7 @@ def comparison_table(records: list[dict]) -> pd.DataFrame:
     have no such run, or when the encoder is not implemented here, e.g. RANGE)."""
     from geobench.published import EXTERNAL_ENCODERS, PUBLISHED
     from geobench.evaluation.records import latest_by_key
-    from .tasks_api import get_spec
+    from geobench.tasks.base import get_spec
 
     latest, _ = latest_by_key(records)  # the newest row per key, as in the leaderboard; then ok only
     by_cell: dict[tuple, list[dict]] = {}

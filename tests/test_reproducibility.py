@@ -126,7 +126,7 @@ def _fit_predict(pts, X, name: str) -> tuple[np.ndarray, np.ndarray]:
     tr, va, te = apply_split(pts.df, parse_split("random"), 1)
     nc = len(pts.classes) if pts.classes else None
     h = make_head(name, pts.spec.kind, seed=3, n_threads=2, n_classes=nc, **FAST_HEADS[name])
-    h.fit(X[tr], pts.y[tr], X[va], pts.y[va])
+    h.fit(X[tr], pts.y[tr], eval_set=[(X[va], pts.y[va])])
     out = h.predict(X[te]) if pts.spec.kind == "regression" else h.predict_scores(X[te])
     return out, pts.y[te]
 
