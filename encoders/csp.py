@@ -1,7 +1,7 @@
 """CSP (Mai et al. 2023): Space2Vec-grid + feed-forward location encoder, contrastively pretrained.
 
 Registers ``csp`` (kind ``trained-in-repo``). The shipped checkpoint
-(``geobench/encoders/satclip/checkpoints/csp.ckpt``) was trained by
+(``geobench/encoders/checkpoints/csp.ckpt``) was trained by
 ``geobench pretrain csp --lr 3e-4 --epochs 8`` with the shared pretraining code on exactly the
 (location, image) pairs and image side (frozen RCF teacher + linear projection) of the
 shipped SatCLIP L=10 configuration. The location tower differs (Space2Vec-grid, 32 scales
@@ -31,7 +31,7 @@ from .torchutil import load_torch_file, torch_threads
 
 CSP_CITATION = ("Mai, G., Lao, N., He, Y., Song, J., Ermon, S. (2023). CSP: Self-Supervised Contrastive Spatial "
                 "Pre-Training for Geospatial-Visual Representations. ICML.")
-CHECKPOINT = Path(__file__).resolve().parent / "satclip" / "checkpoints" / "csp.ckpt"
+CHECKPOINT = Path(__file__).resolve().parent / "checkpoints" / "csp.ckpt"
 PREFIX = "model.location."
 
 

@@ -11,7 +11,7 @@ from geobench.encoding import get_encoder
 from geobench.errors import CheckpointError
 from geobench.encoders.satclip.pretrain import PretrainConfig, Trainer, prepare_pairs, pretrain
 
-SHIPPED = Path(__file__).resolve().parents[1] / "encoders" / "satclip" / "checkpoints" / "csp.ckpt"
+SHIPPED = Path(__file__).resolve().parents[1] / "encoders" / "checkpoints" / "csp.ckpt"
 
 
 def tiny(tmp: Path, **kw) -> PretrainConfig:
