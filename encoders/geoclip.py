@@ -7,7 +7,7 @@ official ``location_encoder_weights.pth`` from the PyPI wheel ``geoclip==1.3.0``
 :meth:`GeoCLIPEncoder.encode` takes geobench's (lon, lat) and flips inside.
 
 Every operation follows the upstream float32 order of operations, so outputs match
-the official wheel to ~1e-6 (see ``tests/test_geoclip.py``).
+the official wheel to ~1e-6 (see ``tests/encoders/test_geoclip.py``).
 """
 from __future__ import annotations
 
