@@ -5,10 +5,15 @@ the log of the inverse temperature. Soft targets are (B, B) row-stochastic matri
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .config import CSPConfig
 
+if TYPE_CHECKING:
+    from torch import Tensor, nn
 
-def soft_targets(teacher, tau: float = 0.1):
+
+def soft_targets(teacher: Tensor, tau: float = 0.1) -> Tensor:
     """Row-stochastic targets ``softmax_j(cos(t_i, t_j) / tau)`` from (B, D) teacher features.
 
     Identical teacher features get identical target mass; the matrix is symmetric before
@@ -20,7 +25,7 @@ def soft_targets(teacher, tau: float = 0.1):
     return F.softmax(z @ z.T / tau, dim=1)
 
 
-def clip_loss(loc_emb, img_emb, logit_scale, targets=None):
+def clip_loss(loc_emb: Tensor, img_emb: Tensor, logit_scale: Tensor, targets: Tensor | None = None) -> Tensor:
     """Symmetric InfoNCE of L2-normalised embeddings; ``targets`` (B, B) rows are soft labels
     (None: the diagonal, i.e. hard targets)."""
     import torch
@@ -37,7 +42,8 @@ def clip_loss(loc_emb, img_emb, logit_scale, targets=None):
     return 0.5 * (-(targets * lp_l).sum(1).mean() - (targets.T * lp_i).sum(1).mean())
 
 
-def csp_loss(model, xl, img_emb, neg_xl, cfg: CSPConfig, targets=None):
+def csp_loss(model: nn.Module, xl: Tensor, img_emb: Tensor, neg_xl: Tensor, cfg: CSPConfig,
+             targets: Tensor | None = None) -> Tensor:
     """CSP-MC-BLD ``contsoftmax``: in-batch location->image softmax (temperature = the model's
     logit scale) + ``csp_neg_weight`` x softmax of the true location against a random location
     for each image (temperature ``csp_temp_negloc``) + ``csp_simcse_weight`` x SimCSE between two

@@ -9,13 +9,18 @@ trained end to end (``teacher="cnn"``).
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .config import PretrainConfig
 
+if TYPE_CHECKING:
+    import torch
+
 
 def location_input_dim(cfg: PretrainConfig) -> int:
+    """Columns of :func:`location_inputs`: L**2 (satclip) or 4 x csp_frequency_num (csp)."""
     return cfg.L * cfg.L if cfg.model == "satclip" else 4 * cfg.csp_frequency_num
 
 
@@ -31,7 +36,7 @@ def location_inputs(cfg: PretrainConfig, lonlat: np.ndarray) -> np.ndarray:
     return grid_input(lonlat, cfg.csp_frequency_num, cfg.csp_min_radius, cfg.csp_max_radius)
 
 
-def build_model(cfg: PretrainConfig, feat_dim: int):
+def build_model(cfg: PretrainConfig, feat_dim: int) -> torch.nn.Module:
     """The contrastive model: ``location`` tower, ``visual`` tower, ``logit_scale``."""
     import torch
     import torch.nn as nn
@@ -67,7 +72,7 @@ def build_model(cfg: PretrainConfig, feat_dim: int):
     return ContrastiveModel()
 
 
-def make_optimizer(model, cfg: PretrainConfig):
+def make_optimizer(model: torch.nn.Module, cfg: PretrainConfig) -> torch.optim.Optimizer:
     """AdamW; weight decay only on weight matrices/kernels (ndim >= 2), as in SatCLIP."""
     import torch
 

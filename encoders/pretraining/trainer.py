@@ -26,6 +26,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -38,6 +39,9 @@ from .config import RESUME_FREE, PretrainConfig, config_dict
 from .losses import clip_loss, csp_loss, soft_targets
 from .model import build_model, location_input_dim, location_inputs, make_optimizer
 from .pairs import PreparedPairs, prepare_pairs
+
+if TYPE_CHECKING:
+    import torch
 
 log = logging.getLogger("geobench.pretrain")
 
@@ -105,7 +109,8 @@ class Trainer:
         lat = np.degrees(np.arcsin(np.clip(2.0 * u[:, 1] - 1.0, -1.0, 1.0)))
         return t.from_numpy(location_inputs(self.cfg, np.column_stack([lon, lat])))
 
-    def batch_loss(self, idx: np.ndarray, train: bool, gen):
+    def batch_loss(self, idx: np.ndarray, train: bool, gen: torch.Generator) -> torch.Tensor:
+        """Loss of the pairs ``idx`` (train: with the epoch generator's flips)."""
         xl = self._loc(idx)
         img = self._img(idx, train, gen)
         targets = self._targets(idx)
@@ -115,6 +120,7 @@ class Trainer:
 
     # -- epochs ------------------------------------------------------------------
     def train_epoch(self, epoch: int) -> float:
+        """One pass over the training pairs in seeded order; returns the mean batch loss."""
         t = self.torch
         cfg = self.cfg
         t.manual_seed(cfg.seed * 100_003 + epoch)  # dropout masks: a function of (seed, epoch) only
@@ -146,6 +152,7 @@ class Trainer:
         return total / max(1, n_batches)
 
     def val_loss(self) -> float:
+        """Mean loss over full validation batches (eval mode, fixed generator)."""
         t = self.torch
         cfg = self.cfg
         va = self.pairs.val_idx
@@ -171,6 +178,7 @@ class Trainer:
         return np.concatenate(out).astype(np.float64)
 
     def probe(self) -> dict[str, float]:
+        """Validation linear probes of :meth:`embed` on ``cfg.probe_tasks``."""
         from .probes import linear_probe
 
         return linear_probe(self.embed, self.cfg.probe_tasks, on="val", threads=self.cfg.threads)
