@@ -1,7 +1,7 @@
 """CSP (Mai et al. 2023): Space2Vec-grid + feed-forward location encoder, contrastively pretrained.
 
 Registers ``csp`` (kind ``trained-in-repo``). The shipped checkpoint
-(``geobench/encoders/satclip/checkpoints/csp.ckpt``) was trained by
+(``geobench/encoders/checkpoints/csp.ckpt``) was trained by
 ``geobench pretrain csp --lr 3e-4 --epochs 8`` with the shared pretraining code on exactly the
 (location, image) pairs and image side (frozen RCF teacher + linear projection) of the
 shipped SatCLIP L=10 configuration. The location tower differs (Space2Vec-grid, 32 scales
@@ -14,7 +14,8 @@ Checkpoint format: the Lightning-style dict of SatCLIP checkpoints with the towe
 and ``hyper_parameters`` ``le_type="space2vec-grid"``, ``pe_type="csp-ffn"``,
 ``frequency_num``, ``min_radius``, ``max_radius``, ``capacity`` (hidden width),
 ``num_hidden_layers``, ``embed_dim``, ``activation``, ``layernorm``. Read with
-``torch.load(weights_only=True)``; problems raise CheckpointError.
+:func:`geobench.encoders.torchutil.load_torch_file` (``weights_only=True``); problems raise
+CheckpointError.
 """
 from __future__ import annotations
 
@@ -22,12 +23,15 @@ from pathlib import Path
 
 import numpy as np
 
+from geobench.cache import sha256_file
 from geobench.encoding import ArrayEncoder, register_encoder
 from geobench.errors import CheckpointError, InputError
 
+from .torchutil import load_torch_file, torch_threads
+
 CSP_CITATION = ("Mai, G., Lao, N., He, Y., Song, J., Ermon, S. (2023). CSP: Self-Supervised Contrastive Spatial "
                 "Pre-Training for Geospatial-Visual Representations. ICML.")
-CHECKPOINT = Path(__file__).resolve().parent / "satclip" / "checkpoints" / "csp.ckpt"
+CHECKPOINT = Path(__file__).resolve().parent / "checkpoints" / "csp.ckpt"
 PREFIX = "model.location."
 
 
@@ -42,18 +46,9 @@ def csp_hparams(cfg) -> dict:
 
 def load_csp_checkpoint(path: str | Path) -> tuple[dict, dict, str]:
     """(hparams, tower state with ``model.location.`` stripped, sha256) of a CSP checkpoint."""
-    import torch
-
-    from .satclip.checkpoint import sha256_file
-
     path = Path(path).expanduser()
-    if not path.is_file():
-        raise CheckpointError(f"CSP checkpoint {path}: file not found; train one with `geobench pretrain csp`")
-    try:
-        ck = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:
-        raise CheckpointError(f"CSP checkpoint {path}: cannot be read with torch.load(weights_only=True) "
-                              f"({type(e).__name__}: {str(e)[:200]}); it is corrupt or not a checkpoint") from e
+    ck = load_torch_file(path, what="CSP checkpoint", missing_fix="train one with `geobench pretrain csp`",
+                         fix="train it again with `geobench pretrain csp` or pass another ckpt=PATH")
     if not isinstance(ck, dict) or not isinstance(ck.get("state_dict"), dict) or not isinstance(ck.get("hyper_parameters"), dict):
         raise CheckpointError(f"CSP checkpoint {path}: expected a dict with 'state_dict' and 'hyper_parameters'")
     hp = ck["hyper_parameters"]
@@ -82,7 +77,6 @@ def csp_encode_fn(hp: dict, state: dict, dtype: str = "float64", threads: int = 
     """``(n, 2) lon/lat degrees -> (n, embed_dim)``: grid features -> FFN, eval mode, float64."""
     import torch
 
-    from .satclip.model import torch_threads
     from .satclip.towers import GridFFNLocationEncoder, grid_input
 
     net = GridFFNLocationEncoder(4 * int(hp["frequency_num"]), hidden=int(hp["capacity"]),

@@ -7,7 +7,7 @@ official ``location_encoder_weights.pth`` from the PyPI wheel ``geoclip==1.3.0``
 :meth:`GeoCLIPEncoder.encode` takes geobench's (lon, lat) and flips inside.
 
 Every operation follows the upstream float32 order of operations, so outputs match
-the official wheel to ~1e-6 (see ``tests/test_geoclip.py``).
+the official wheel to ~1e-6 (see ``tests/encoders/test_geoclip.py``).
 """
 from __future__ import annotations
 
@@ -73,14 +73,13 @@ def load_weights(path: str | Path) -> dict[str, Any]:
     """
     import torch
 
+    from .torchutil import load_torch_file
+
     path = Path(path)
     fix = (f"delete {path} and fetch it again (geobench.data.fetch({WEIGHTS_NAME!r}) takes it from "
            "the geoclip==1.3.0 wheel)")
-    try:
-        sd = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # torch raises many types for garbage input
-        raise CheckpointError(f"GeoCLIP weights {path} cannot be read as a torch state_dict "
-                              f"({type(e).__name__}: {e}); {fix}") from e
+    sd = load_torch_file(path, what="GeoCLIP weights", expected="a torch state_dict", fix=fix,
+                         missing_fix=f"fetch it again with geobench.data.fetch({WEIGHTS_NAME!r})")
     if not isinstance(sd, dict):
         raise CheckpointError(f"GeoCLIP weights {path} hold a {type(sd).__name__}, not a state_dict; {fix}")
     for i in range(N_CAPSULES):

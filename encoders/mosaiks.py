@@ -7,8 +7,9 @@ random 3x3 patches, giving 8,192 features. Here the imagery is NASA Blue Marble 
 4 arc-min (about 7.4 km/px at the equator), so the features describe land cover, colour
 and texture at a scale of ~100 km, not the original's ~1 km.
 
-The filters are fitted on crops at ``n_fit`` seeded, uniformly random points on the sphere,
-never on the task's points, so a point's features do not depend on the task it is in.
+The filters are fitted on crops at ``n_fit`` seeded, area-uniform random points on the
+sphere (:func:`geobench.tasks.sampling.sample_sphere`), never on the task's points, so a
+point's features do not depend on the task it is in.
 """
 from __future__ import annotations
 
@@ -19,14 +20,6 @@ import numpy as np
 from geobench.coords import validate_lonlat
 from geobench.encoding import register_encoder
 from geobench.errors import InputError
-
-
-def random_sphere_points(n: int, seed: int) -> np.ndarray:
-    """``n`` (lon, lat) degree points uniform on the sphere (area-uniform), seeded."""
-    rng = np.random.default_rng(seed)
-    lon = rng.uniform(-180.0, 180.0, n)
-    lat = np.degrees(np.arcsin(rng.uniform(-1.0, 1.0, n)))
-    return np.stack([lon, lat], axis=1)
 
 
 @dataclass
@@ -77,6 +70,7 @@ def mosaiks(*, k: int = 256, size: int = 32, patch: int = 3, bias: float = 1.0, 
     Defaults: k=256 (512 features), size=32.
     """
     from geobench.data import get_declared
+    from geobench.tasks.sampling import sample_sphere
 
     from .imagery import BMNG_NAME, bmng_path, crops, load_bmng
     from .rcf import RCFeaturizer
@@ -87,7 +81,7 @@ def mosaiks(*, k: int = 256, size: int = 32, patch: int = 3, bias: float = 1.0, 
     path = bmng_path()
     sha = get_declared(BMNG_NAME).sha256  # fetch() verified the file against it
     img = load_bmng(path)
-    fit_imgs = crops(random_sphere_points(n_fit, seed), size, image=img)
+    fit_imgs = crops(sample_sphere(n_fit, seed), size, image=img)
     rcf = RCFeaturizer(k=k, patch=patch, seed=seed, bias=bias).fit(fit_imgs)
     meta = {"imagery": "imagery/bmng.jpg", "imagery_sha256": sha, "weights_sha256": sha,
             "k": k, "size": size, "patch": patch, "bias": bias, "n_fit": n_fit, "seed": seed,
@@ -95,4 +89,4 @@ def mosaiks(*, k: int = 256, size: int = 32, patch: int = 3, bias: float = 1.0, 
     return MosaiksEncoder(featurizer=rcf, size=size, meta=meta, dim=rcf.dim)
 
 
-__all__ = ["MosaiksEncoder", "mosaiks", "random_sphere_points"]
+__all__ = ["MosaiksEncoder", "mosaiks"]

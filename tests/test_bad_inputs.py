@@ -763,7 +763,7 @@ def test_every_torch_load_uses_weights_only():
             kw = {k.arg: k.value for k in call.keywords}
             v = kw.get("allow_pickle")
             assert v is None or (isinstance(v, ast.Constant) and v.value is False), f"{f}:{call.lineno}"
-    assert found >= 2  # the check is looking at real code
+    assert found >= 1  # the check is looking at real code (one loader: encoders/torchutil.py)
     assert bad == [], f"torch.load without weights_only=True at {bad}"
 
 

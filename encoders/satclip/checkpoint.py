@@ -11,8 +11,8 @@ is a ``torch.save``-d dict with ``state_dict`` and ``hyper_parameters``:
   ``legendre_polys`` (= L, the number of SH degrees), ``harmonics_calculation``
   (``analytic`` or ``closed-form``), ``num_hidden_layers``, ``capacity``, ``embed_dim``.
 
-Files are read with ``torch.load(weights_only=True)``, which refuses arbitrary pickled
-objects. Anything unexpected raises :class:`geobench.errors.CheckpointError` naming the
+Files are read with :func:`geobench.encoders.torchutil.load_torch_file`
+(``torch.load(weights_only=True)``, which refuses arbitrary pickled objects). Anything unexpected raises :class:`geobench.errors.CheckpointError` naming the
 problem. geobench's own checkpoints are written by :func:`save_checkpoint` in the same
 format (location network only, without the ``model.nnet.`` duplicate), so the official
 ``load_lightweight.get_satclip_loc_encoder`` loads them as well.
@@ -25,7 +25,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from geobench.cache import sha256_file
 from geobench.errors import CheckpointError
+
+from ..torchutil import load_torch_file
 
 PREFIXES = ("model.location.nnet.", "model.nnet.", "location.nnet.", "nnet.")
 REQUIRED_HPARAMS = ("le_type", "pe_type", "legendre_polys", "num_hidden_layers", "capacity", "embed_dim")
@@ -48,14 +51,6 @@ class SatCLIPCheckpoint:
     extra: dict = field(default_factory=dict, repr=False)  # geobench's own record, if any
 
 
-def sha256_file(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _fail(path: Path, msg: str) -> CheckpointError:
     return CheckpointError(f"SatCLIP checkpoint {path}: {msg}")
 
@@ -71,16 +66,10 @@ def load_checkpoint(path: str | Path, L: int | None = None) -> SatCLIPCheckpoint
     import torch
 
     path = Path(path).expanduser()
-    if not path.is_file():
-        raise _fail(path, "file not found. Pass the path of a downloaded SatCLIP .ckpt (e.g. "
-                          "satclip-resnet18-l10.ckpt) or leave ckpt empty for the shipped checkpoint")
-    try:
-        ck = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # UnpicklingError, RuntimeError (zip), EOFError, ...
-        kind = type(e).__name__
-        raise _fail(path, f"cannot be read with torch.load(weights_only=True) ({kind}: {str(e)[:300]}). "
-                          "It is corrupt, not a PyTorch checkpoint, or pickles objects other than tensors "
-                          "and plain containers; download it again from the SatCLIP release") from e
+    ck = load_torch_file(path, what="SatCLIP checkpoint",
+                         missing_fix="pass the path of a downloaded SatCLIP .ckpt (e.g. satclip-resnet18-l10.ckpt) "
+                                     "or leave ckpt empty for the shipped checkpoint",
+                         fix="download it again from the SatCLIP release")
     if not isinstance(ck, dict):
         raise _fail(path, f"holds a {type(ck).__name__}, expected a Lightning checkpoint dict with "
                           "'state_dict' and 'hyper_parameters'")
@@ -188,4 +177,4 @@ def save_checkpoint(path: str | Path, nnet_state: dict, hparams: dict, *, epoch:
     return hashlib.sha256(data).hexdigest()
 
 
-__all__ = ["SatCLIPCheckpoint", "load_checkpoint", "save_checkpoint", "official_hparams", "sha256_file"]
+__all__ = ["SatCLIPCheckpoint", "load_checkpoint", "save_checkpoint", "official_hparams"]

@@ -20,28 +20,17 @@ is built.
 from __future__ import annotations
 
 import math
-from contextlib import contextmanager
-from typing import Iterator
 
 import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ..torchutil import torch_threads
+
 W0_INITIAL = 30.0
 W0 = 1.0
 SIREN_C = 6.0
-
-
-@contextmanager
-def torch_threads(n: int = 2) -> Iterator[None]:
-    """At most ``n`` torch intra-op threads inside the block (never more than already set)."""
-    prev = torch.get_num_threads()
-    torch.set_num_threads(max(1, min(int(n), prev)))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(prev)
 
 
 class SirenLayer(nn.Module):
@@ -174,10 +163,6 @@ def forward_siren_state(x: torch.Tensor, state: dict[str, torch.Tensor], num_lay
     return F.linear(x, state["last_layer.weight"], state["last_layer.bias"])
 
 
-__all__ = ["SirenNet", "SirenLayer", "SHSirenLocationEncoder", "forward_siren_state", "sh_features",
-           "degree_scale", "REF_L", "degree_of_column", "order_of_column", "closed_form_factor", "torch_threads"]
-
-
 def siren_encode_fn(state: dict, num_layers: int, L: int, *, harmonics_calculation: str = "analytic",
                     dtype: str = "float64", threads: int = 2):
     """A function ``(n, 2) lon/lat degrees -> (n, embed_dim)`` for :class:`geobench.encoding.ArrayEncoder`.
@@ -195,3 +180,7 @@ def siren_encode_fn(state: dict, num_layers: int, L: int, *, harmonics_calculati
         return emb.numpy().astype(out_dt, copy=False)
 
     return fn
+
+
+__all__ = ["SirenNet", "SirenLayer", "SHSirenLocationEncoder", "forward_siren_state", "sh_features",
+           "degree_scale", "REF_L", "degree_of_column", "order_of_column", "closed_form_factor", "siren_encode_fn"]

@@ -27,7 +27,7 @@ import torch.nn.functional as F
 
 from geobench.errors import CheckpointError, InputError
 
-from .model import torch_threads
+from ..torchutil import load_torch_file, torch_threads
 
 STRIP_PREFIXES = ("module.", "model.visual.", "visual.", "model.", "backbone.", "encoder.")
 B10_INDEX = 10
@@ -113,14 +113,8 @@ def load_resnet18(path: str | Path) -> ResNet18:
     state dict, or lacks/mis-shapes any backbone tensor.
     """
     path = Path(path).expanduser()
-    if not path.is_file():
-        raise CheckpointError(f"--vision-weights {path}: file not found; pass a ResNet-18 state_dict saved "
-                              "with torch.save(model.state_dict(), path)")
-    try:
-        sd = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:
-        raise CheckpointError(f"--vision-weights {path}: cannot be read with torch.load(weights_only=True) "
-                              f"({type(e).__name__}: {str(e)[:200]}); save a plain state_dict") from e
+    sd = load_torch_file(path, what="--vision-weights", expected="a state_dict",
+                         fix="pass a ResNet-18 state_dict saved with torch.save(model.state_dict(), path)")
     if isinstance(sd, dict) and "state_dict" in sd and isinstance(sd["state_dict"], dict):
         sd = sd["state_dict"]
     if not isinstance(sd, dict) or not sd:

@@ -11,17 +11,19 @@ import torch
 
 from geobench.encoding import get_encoder
 from geobench.errors import CheckpointError
-from geobench.encoders.satclip.pretrain import (PretrainConfig, Trainer, clip_loss, prepare_pairs, pretrain,
-                                                 soft_targets)
+from geobench.encoders.pretraining.config import PretrainConfig, make_config
+from geobench.encoders.pretraining.losses import clip_loss, soft_targets
+from geobench.encoders.pretraining.pairs import prepare_pairs
+from geobench.encoders.pretraining.trainer import Trainer, pretrain
 
-S2_ROOT = Path(__file__).resolve().parents[2] / "shared" / "data" / "s2_tiles"
+S2_ROOT = Path(__file__).resolve().parents[3] / "shared" / "data" / "s2_tiles"
 
 
 def tiny(tmp: Path, **kw) -> PretrainConfig:
     base = dict(n_pairs=300, epochs=3, batch_size=64, lr=1e-3, probe=False, tracking_uri="none", out=str(tmp),
                 rcf_k=32, seed=0)
     base.update(kw)
-    return PretrainConfig(**base)
+    return make_config(**base)
 
 
 @pytest.fixture(scope="module")
@@ -129,7 +131,7 @@ def test_pretraining_reads_only_imagery_and_the_land_mask(tmp_path, monkeypatch,
     assert "imagery/bmng.jpg" in names
     assert set(names) <= {"imagery/bmng.jpg", "countries/land-10m.json", "elevation/Altitude.h5"}, set(names)
     # every image tensor the teacher saw is a crop of Blue Marble pixels at the pair locations
-    from geobench.encoders.satclip.data import training_locations
+    from geobench.encoders.pretraining.pairs import training_locations
 
     lonlat = training_locations(120, seed=cfg.data_seed)
     fed = np.concatenate(seen)
@@ -139,13 +141,13 @@ def test_pretraining_reads_only_imagery_and_the_land_mask(tmp_path, monkeypatch,
 
 
 def test_s2_tiles_path_and_vision_weights(tmp_path):
-    from geobench.encoders.satclip.data import s2_images
+    from geobench.encoders.pretraining.teachers import s2_images
     from geobench.encoders.satclip.vision import ResNet18
 
     lonlat, imgs = s2_images(S2_ROOT)
     assert imgs.shape[:2] == (3, 12) and imgs.dtype == np.float32
     assert 0 < float(np.median(imgs)) < 1  # reflectance (DN / 10000)
-    rec = pretrain(PretrainConfig(s2_root=str(S2_ROOT), epochs=3, batch_size=8, probe=False, tracking_uri="none",
+    rec = pretrain(make_config(s2_root=str(S2_ROOT), epochs=3, batch_size=8, probe=False, tracking_uri="none",
                                   out=str(tmp_path / "rcf"), rcf_k=16), verbose=False)
     assert rec["data"]["n_tiles"] == 3 and rec["data"]["teacher"] == "rcf"
     assert all(np.isfinite(h["train_loss"]) for h in rec["history"])
@@ -156,7 +158,7 @@ def test_s2_tiles_path_and_vision_weights(tmp_path):
     sd["backbone.fc.weight"], sd["backbone.fc.bias"] = torch.zeros(1000, 512), torch.zeros(1000)
     wpath = tmp_path / "resnet18.pth"
     torch.save(sd, wpath)
-    rec = pretrain(PretrainConfig(s2_root=str(S2_ROOT), vision_weights=str(wpath), epochs=2, batch_size=8,
+    rec = pretrain(make_config(s2_root=str(S2_ROOT), vision_weights=str(wpath), epochs=2, batch_size=8,
                                   probe=False, tracking_uri="none", out=str(tmp_path / "rn")), verbose=False)
     assert rec["data"]["teacher"] == "resnet18" and rec["data"]["in_channels"] == 13
     net.eval()
@@ -182,7 +184,7 @@ def test_bad_vision_weights(tmp_path):
 
 
 def test_cli_help_and_recipe(capsys):
-    from geobench.encoders.pretrain_cli import main, parse_config
+    from geobench.encoders.pretraining.cli import main, parse_config
 
     with pytest.raises(SystemExit) as e:
         main("satclip", ["--help"])
@@ -192,3 +194,30 @@ def test_cli_help_and_recipe(capsys):
     assert (cfg.soft_targets, cfg.dropout, cfg.L, cfg.lr, cfg.weight_decay) == (False, 0.5, 40, 1e-4, 0.01)
     assert cfg.command.startswith("geobench pretrain satclip --recipe official")
     assert main("nonsense", []) == 2
+
+
+def test_records_and_states_of_the_single_config_still_load(tmp_path, pairs):
+    """Records and resume states written when one config carried both models' options."""
+    import shlex
+
+    from geobench.encoders.pretraining.cli import parse_config
+    from geobench.encoders.pretraining.config import CSPConfig, SatCLIPConfig, config_dict, config_from_dict
+
+    root = Path(__file__).resolve().parents[2] / "encoders"
+    for path, cls in ((root / "checkpoints" / "csp.json", CSPConfig),
+                      (root / "satclip" / "checkpoints" / "satclip_L10.json", SatCLIPConfig)):
+        rec = json.loads(path.read_text())
+        cfg = config_from_dict(rec["config"])
+        assert type(cfg) is cls and cfg.command == rec["command"]
+        assert config_dict(cfg).items() <= rec["config"].items()
+        again, _ = parse_config(rec["model"], shlex.split(rec["command"])[3:])
+        assert config_dict(again) == config_dict(cfg)
+    # a resume state whose config also lists the other model's options
+    tr = Trainer(tiny(tmp_path, epochs=1), pairs)
+    tr.train_epoch(0)
+    tr.epoch, tr.history = 1, [{"epoch": 1, "old": True}]
+    st = tr.state()
+    st["config"] = json.dumps({**json.loads(st["config"]), "csp_hidden": 512, "csp_layers": 1})
+    torch.save(st, tmp_path / "last.ckpt")
+    resumed = pretrain(tiny(tmp_path, epochs=2, resume=True), pairs=pairs, verbose=False)
+    assert [h["epoch"] for h in resumed["history"]] == [1, 2] and resumed["history"][0]["old"]

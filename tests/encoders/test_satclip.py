@@ -14,7 +14,7 @@ from geobench.errors import CheckpointError
 
 FIX = FIXTURES / "satclip"
 CKPT = FIX / "satclip_sh10_siren256_seed0.ckpt"
-CKPT_DIR = Path(__file__).resolve().parents[1] / "encoders" / "satclip" / "checkpoints"
+CKPT_DIR = Path(__file__).resolve().parents[2] / "encoders" / "satclip" / "checkpoints"
 
 
 def _official_ckpt() -> dict:
@@ -219,7 +219,7 @@ def test_no_shipped_checkpoint_for_other_L():
 def test_package_data_covers_checkpoints():
     import tomllib
 
-    py = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())
+    py = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text())
     pats = py["tool"]["setuptools"]["package-data"]["geobench.encoders.satclip"]
     assert {"checkpoints/*.ckpt", "checkpoints/*.json", "checkpoints/*.md"} <= set(pats)
 

@@ -1,9 +1,9 @@
-"""(location, image) pairs and frozen image-teacher features for contrastive pretraining.
+"""Image side of the training pairs: frozen image-teacher features and crops.
 
-Two image sources:
+Locations are (N, 2) (lon, lat) degrees. Two image sources:
 
 * **Blue Marble** (default): ``imagery/bmng.jpg`` (5400 x 2700 RGB, ~7.4 km/px). Training
-  locations are area-uniform land points (:func:`geobench.tasks.sampling.sample_land`); each
+  locations are area-uniform land points (:func:`.pairs.training_locations`); each
   gets a crop centred on it (:func:`geobench.encoders.imagery.iter_crops`).
 * **Sentinel-2** in the S2-100K layout (``--s2-root``): the index's locations and 12-band tiles
   (:class:`geobench.encoders.imagery.S2Dataset`).
@@ -12,7 +12,7 @@ Leakage rule. Image tensors are computed from imagery pixels only (Blue Marble o
 Label rasters (elevation, population) and land-cover products are never image channels.
 The land mask used to *sample locations* (``countries/land-10m.json``, or the no-data mask of
 ``elevation/Altitude.h5`` as a fallback) decides only where points are drawn; its values
-never enter an image. ``tests/test_pretrain.py`` checks this by recording every declared
+never enter an image. ``tests/encoders/test_pretraining.py`` checks this by recording every declared
 file fetched during a tiny run.
 
 Teachers (frozen, features cached as ``.npy`` under ``<GEOBENCH_CACHE>/pretrain/teacher``,
@@ -34,7 +34,6 @@ import hashlib
 import json
 import logging
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -48,32 +47,10 @@ MULTISCALE = (16, 32, 64)
 RCF_FIT_IMAGES = 10_000  # crops used to fit the RCF filters and whitening
 
 
-@dataclass
-class Pairs:
-    """Training pairs: ``lonlat`` (N, 2) degrees with frozen teacher ``features`` (N, D)
-    float32 and/or raw ``images`` (N, C, s, s) uint8 (for an end-to-end image tower)."""
-
-    lonlat: np.ndarray
-    features: np.ndarray | None = None
-    images: np.ndarray | None = None
-    meta: dict = field(default_factory=dict)
-
-    def __len__(self) -> int:
-        return int(self.lonlat.shape[0])
-
-
-def training_locations(n: int, seed: int = 1, mask: str = "auto") -> np.ndarray:
-    """``n`` area-uniform land points (lon, lat) degrees. The land mask only selects locations."""
-    from geobench.tasks.sampling import sample_land
-
-    return sample_land(int(n), seed=int(seed), mask=mask)
-
-
 def imagery_sha256() -> str:
     """Declared sha256 of the Blue Marble image (the teacher cache key)."""
     from geobench.data import checksums
-
-    from ..imagery import BMNG_NAME
+    from geobench.encoders.imagery import BMNG_NAME
 
     return checksums([BMNG_NAME])[BMNG_NAME]
 
@@ -82,7 +59,7 @@ def code_sha256() -> str:
     """Hash of the source of the crop and RCF code: a change there invalidates cached features."""
     import inspect
 
-    from .. import imagery, rcf
+    from geobench.encoders import imagery, rcf
 
     h = hashlib.sha256()
     for mod in (imagery, rcf):
@@ -105,8 +82,8 @@ def _rcf_scale(lonlat: np.ndarray, crop: int, k: int, seed: int, pool: int, jitt
     the locations equal the prefix of the features (without augmentation)."""
     from tqdm.auto import tqdm
 
-    from ..imagery import crops, iter_crops
-    from ..rcf import RCFeaturizer
+    from geobench.encoders.imagery import crops, iter_crops
+    from geobench.encoders.rcf import RCFeaturizer
 
     n = lonlat.shape[0]
     fit_imgs = _pool(crops(lonlat[: min(n, fit_images)], crop), pool)
@@ -123,14 +100,21 @@ def _rcf_scale(lonlat: np.ndarray, crop: int, k: int, seed: int, pool: int, jitt
     return out
 
 
-def _find_cached(kind: str, key: dict, lonlat: np.ndarray, allow_prefix: bool) -> np.ndarray | None:
-    """Features cached for ``lonlat`` or, if ``allow_prefix``, for a longer list starting with it."""
+def _cache_dir() -> Path:
     from geobench.cache import cache_dir
 
-    blob = json.dumps(key, sort_keys=True, default=str)
-    h = hashlib.sha256(blob.encode()).hexdigest()[:20]
+    return cache_dir("pretrain", "teacher")
+
+
+def _cache_stem(kind: str, key: dict) -> str:
+    """``<kind>-<20 hex of sha256(key as sorted JSON)>``: cached files add ``-n<N>.npy``."""
+    return f"{kind}-{hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:20]}"
+
+
+def _find_cached(kind: str, key: dict, lonlat: np.ndarray, allow_prefix: bool) -> np.ndarray | None:
+    """Features cached for ``lonlat`` or, if ``allow_prefix``, for a longer list starting with it."""
     n = lonlat.shape[0]
-    for f in sorted(cache_dir("pretrain", "teacher").glob(f"{kind}-{h}-n*.npy")):
+    for f in sorted(_cache_dir().glob(f"{_cache_stem(kind, key)}-n*.npy")):
         if f.name.endswith(".lonlat.npy"):
             continue
         try:
@@ -153,11 +137,9 @@ def _find_cached(kind: str, key: dict, lonlat: np.ndarray, allow_prefix: bool) -
 
 
 def _store_cached(kind: str, key: dict, lonlat: np.ndarray, feats: np.ndarray) -> Path:
-    from geobench.cache import atomic_save_npy, cache_dir
+    from geobench.cache import atomic_save_npy
 
-    blob = json.dumps(key, sort_keys=True, default=str)
-    h = hashlib.sha256(blob.encode()).hexdigest()[:20]
-    path = cache_dir("pretrain", "teacher") / f"{kind}-{h}-n{lonlat.shape[0]}.npy"
+    path = _cache_dir() / f"{_cache_stem(kind, key)}-n{lonlat.shape[0]}.npy"
     atomic_save_npy(path.with_name(path.stem + ".lonlat.npy"), lonlat)
     atomic_save_npy(path, feats)
     return path
@@ -206,7 +188,7 @@ def bmng_teacher_features(lonlat: np.ndarray, *, teacher: str = "rcf", crop: int
 
 def bmng_crops_uint8(lonlat: np.ndarray, crop: int = 32) -> np.ndarray:
     """Blue Marble crops (N, 3, crop, crop) uint8 (for an end-to-end image tower)."""
-    from ..imagery import iter_crops
+    from geobench.encoders.imagery import iter_crops
 
     out = np.empty((lonlat.shape[0], 3, crop, crop), dtype=np.uint8)
     s = 0
@@ -221,7 +203,7 @@ def s2_images(root: str | Path, crop: int = 0) -> tuple[np.ndarray, np.ndarray]:
 
     ``crop > 0`` keeps the central ``crop`` x ``crop`` pixels of each tile.
     """
-    from ..imagery import S2Dataset
+    from geobench.encoders.imagery import S2Dataset
 
     ds = S2Dataset(Path(root))
     imgs = []
@@ -253,13 +235,13 @@ def s2_teacher_features(root: str | Path, *, teacher: str = "rcf", crop: int = 0
     if teacher == "resnet18":
         if not vision_weights:
             raise InputError("teacher resnet18 needs --vision-weights PATH (a ResNet-18 state_dict)")
-        from .vision import load_resnet18
+        from geobench.encoders.satclip.vision import load_resnet18
 
         net = load_resnet18(vision_weights)
         feats = net.features(imgs, threads=threads)
         meta.update({"teacher": "resnet18", "vision_weights": str(vision_weights), "in_channels": net.in_channels})
     elif teacher == "rcf":
-        from ..rcf import RCFeaturizer
+        from geobench.encoders.rcf import RCFeaturizer
 
         rcf = RCFeaturizer(k, patch=3, seed=seed, threads=threads, n_whiten=min(20_000, 4096 * len(imgs)))
         feats = rcf.fit(imgs).transform(imgs)
@@ -269,5 +251,5 @@ def s2_teacher_features(root: str | Path, *, teacher: str = "rcf", crop: int = 0
     return lonlat, np.ascontiguousarray(feats, dtype=np.float32), meta
 
 
-__all__ = ["Pairs", "training_locations", "bmng_teacher_features", "bmng_crops_uint8", "s2_images",
-           "s2_teacher_features", "imagery_sha256", "MULTISCALE"]
+__all__ = ["bmng_teacher_features", "bmng_crops_uint8", "s2_images", "s2_teacher_features", "imagery_sha256",
+           "MULTISCALE"]

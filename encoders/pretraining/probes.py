@@ -8,17 +8,17 @@ Regression scores are R^2, classification scores accuracy.
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Callable
+from typing import Callable, Iterable
 
 import numpy as np
 
 VAL_TASKS = ("air_temperature", "elevation", "population")
-ACCEPT_TASKS = ("air_temperature", "elevation", "population", "biome", "ecoregions")
 
 
 @lru_cache(maxsize=8)
-def task_split(task: str, split: str = "random", seed: int = 0):
-    """(lonlat, y, kind, n_classes, train_idx, val_idx, test_idx) of a task's split (cached)."""
+def task_split(task: str, split: str = "random", seed: int = 0) -> tuple:
+    """(lonlat (n, 2) lon/lat degrees, y, kind, n_classes, train_idx, val_idx, test_idx) of a
+    task's split (cached)."""
     from geobench.splits import apply_split, parse_split
     from geobench.tasks.base import load_task
 
@@ -46,7 +46,7 @@ def probe_embeddings(task: str, emb: np.ndarray, *, on: str = "val", split: str 
     return float(np.mean(pred == y[ev]))
 
 
-def linear_probe(embed: Callable[[np.ndarray], np.ndarray], tasks=VAL_TASKS, *, on: str = "val",
+def linear_probe(embed: Callable[[np.ndarray], np.ndarray], tasks: Iterable[str] = VAL_TASKS, *, on: str = "val",
                  split: str = "random", seed: int = 0, threads: int = 2) -> dict[str, float]:
     """``{task: score}`` for ``embed((n, 2) lon/lat degrees) -> (n, d)`` on each task."""
     out = {}
@@ -57,4 +57,4 @@ def linear_probe(embed: Callable[[np.ndarray], np.ndarray], tasks=VAL_TASKS, *, 
     return out
 
 
-__all__ = ["linear_probe", "probe_embeddings", "task_split", "VAL_TASKS", "ACCEPT_TASKS"]
+__all__ = ["linear_probe", "probe_embeddings", "task_split", "VAL_TASKS"]

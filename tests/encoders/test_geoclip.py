@@ -9,7 +9,7 @@ import pytest
 from geobench.encoding import ENCODERS, get_encoder
 from geobench.errors import CheckpointError, ChecksumError
 
-FIX = Path(__file__).resolve().parents[1] / ".." / "shared" / "fixtures"
+FIX = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures"
 
 
 @pytest.fixture(scope="module")

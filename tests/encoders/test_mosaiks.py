@@ -6,15 +6,15 @@ import pytest
 
 from geobench import data
 from geobench.encoders import imagery
-from geobench.encoders.mosaiks import random_sphere_points
 from geobench.encoders.rcf import RCFeaturizer
 from geobench.encoding import ENCODERS, get_encoder
 from geobench.errors import InputError
+from geobench.tasks.sampling import sample_sphere
 
 
 @pytest.fixture(scope="module")
 def fit_imgs():
-    return imagery.crops(random_sphere_points(300, seed=11), 16)
+    return imagery.crops(sample_sphere(300, seed=11), 16)
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +81,7 @@ def test_mosaiks_shape_meta_and_registry(enc):
 
 
 def test_mosaiks_deterministic_under_seed(enc):
-    x = random_sphere_points(40, seed=99)
+    x = sample_sphere(40, seed=99)
     a = get_encoder("mosaiks:k=16").encode(x)
     np.testing.assert_array_equal(a, get_encoder("mosaiks:k=16").encode(x))
     b = get_encoder("mosaiks:k=16:seed=1").encode(x)

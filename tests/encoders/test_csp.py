@@ -9,16 +9,18 @@ import torch
 
 from geobench.encoding import get_encoder
 from geobench.errors import CheckpointError
-from geobench.encoders.satclip.pretrain import PretrainConfig, Trainer, prepare_pairs, pretrain
+from geobench.encoders.pretraining.config import PretrainConfig, make_config
+from geobench.encoders.pretraining.pairs import prepare_pairs
+from geobench.encoders.pretraining.trainer import Trainer, pretrain
 
-SHIPPED = Path(__file__).resolve().parents[1] / "encoders" / "satclip" / "checkpoints" / "csp.ckpt"
+SHIPPED = Path(__file__).resolve().parents[2] / "encoders" / "checkpoints" / "csp.ckpt"
 
 
 def tiny(tmp: Path, **kw) -> PretrainConfig:
     base = dict(model="csp", n_pairs=300, epochs=2, batch_size=64, lr=1e-3, probe=False, tracking_uri="none",
                 out=str(tmp), rcf_k=32, seed=0)
     base.update(kw)
-    return PretrainConfig(**base)
+    return make_config(**base)
 
 
 @pytest.fixture(scope="module")
@@ -46,10 +48,10 @@ def test_tiny_csp_run_is_deterministic_and_learns(trained):
 
 
 def test_csp_loss_terms():
-    from geobench.encoders.satclip.pretrain import csp_loss
+    from geobench.encoders.pretraining.losses import csp_loss
 
-    cfg = PretrainConfig(model="csp", dropout=0.0, csp_neg_weight=0.0, csp_simcse_weight=0.0)
-    from geobench.encoders.satclip.pretrain import build_model
+    cfg = make_config(model="csp", dropout=0.0, csp_neg_weight=0.0, csp_simcse_weight=0.0)
+    from geobench.encoders.pretraining.model import build_model
 
     m = build_model(cfg, 8)
     xl, neg = torch.randn(6, 128), torch.randn(6, 128)
@@ -58,7 +60,7 @@ def test_csp_loss_terms():
     loc = torch.nn.functional.normalize(m.location(xl), dim=1)
     logits = m.logit_scale.exp() * loc @ torch.nn.functional.normalize(img, dim=1).T
     assert torch.allclose(base, torch.nn.functional.cross_entropy(logits, torch.arange(6)))
-    full = csp_loss(m, xl, img, neg, PretrainConfig(model="csp", dropout=0.0))
+    full = csp_loss(m, xl, img, neg, make_config(model="csp", dropout=0.0))
     assert full.item() > base.item()  # the negative-location and SimCSE terms are added
 
 
@@ -100,7 +102,7 @@ def test_bad_csp_checkpoints(tmp_path, trained):
     with pytest.raises(CheckpointError, match="layers.1.linear.bias"):
         get_encoder(f"csp:ckpt={p}")
     with pytest.raises(CheckpointError, match="space2vec-grid"):
-        get_encoder(f"csp:ckpt={Path(__file__).resolve().parents[2] / 'shared/fixtures/satclip/satclip_sh10_siren256_seed0.ckpt'}")
+        get_encoder(f"csp:ckpt={Path(__file__).resolve().parents[3] / 'shared/fixtures/satclip/satclip_sh10_siren256_seed0.ckpt'}")
 
 
 def test_shipped_csp_checkpoint():
