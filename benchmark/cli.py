@@ -210,7 +210,7 @@ def cmd_plot(args) -> int:
 
 
 def cmd_pretrain(args) -> int:
-    from geobench.encoders.pretrain_cli import main as pretrain_main
+    from geobench.encoders.pretraining.cli import main as pretrain_main
 
     rest = [a for a in args.args if a != "--"]
     return pretrain_main(args.model, rest)

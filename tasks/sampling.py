@@ -38,11 +38,19 @@ def _check(n: int, lat_min: float, lat_max: float) -> None:
         raise InputError(f"need -90 <= lat_min < lat_max <= 90, got lat_min={lat_min}, lat_max={lat_max}")
 
 
-def _draw(rng: np.random.Generator, n: int, lat_min: float, lat_max: float) -> np.ndarray:
-    lon = rng.uniform(-180.0, 180.0, n)
-    s = rng.uniform(np.sin(np.radians(lat_min)), np.sin(np.radians(lat_max)), n)
-    lat = np.degrees(np.arcsin(np.clip(s, -1.0, 1.0)))
+def sphere_from_uniform(u_lon: np.ndarray, u_lat: np.ndarray, lat_min: float = -90.0,
+                        lat_max: float = 90.0) -> np.ndarray:
+    """(N, 2) (lon, lat) degrees, area-uniform in [lat_min, lat_max], from uniform [0, 1)
+    variates ``u_lon``, ``u_lat`` (from any RNG): lon = 360 u - 180, lat = asin(uniform sine)."""
+    lo, hi = np.sin(np.radians(lat_min)), np.sin(np.radians(lat_max))
+    lon = -180.0 + 360.0 * u_lon
+    lat = np.degrees(np.arcsin(np.clip(lo + (hi - lo) * u_lat, -1.0, 1.0)))
     return np.column_stack([lon, lat])
+
+
+def _draw(rng: np.random.Generator, n: int, lat_min: float, lat_max: float) -> np.ndarray:
+    u_lon = rng.random(n)
+    return sphere_from_uniform(u_lon, rng.random(n), lat_min, lat_max)
 
 
 def sample_sphere(n: int, seed: int = 0, lat_min: float = -90, lat_max: float = 90) -> np.ndarray:

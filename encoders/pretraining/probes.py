@@ -19,7 +19,7 @@ VAL_TASKS = ("air_temperature", "elevation", "population")
 def task_split(task: str, split: str = "random", seed: int = 0) -> tuple:
     """(lonlat (n, 2) lon/lat degrees, y, kind, n_classes, train_idx, val_idx, test_idx) of a
     task's split (cached)."""
-    from geobench.splits import apply_split, parse_split
+    from geobench.evaluation.splits import apply_split, parse_split
     from geobench.tasks.base import load_task
 
     pts = load_task(task)

@@ -98,16 +98,13 @@ class Trainer:
         return soft_targets(self.torch.from_numpy(self.pairs.feats[idx]), self.cfg.soft_tau)
 
     def _neg_inputs(self, b: int, gen):
-        """Random area-uniform negative locations for CSP's negative-location term.
+        """Random area-uniform negative locations for CSP's negative-location term, drawn from the
+        epoch's torch generator (interleaved with the shuffling) through the shared sampler."""
+        from geobench.tasks.sampling import sphere_from_uniform
 
-        Drawn from the epoch's torch generator (interleaved with the shuffling), so this does
-        not use :func:`geobench.tasks.sampling.sample_sphere` (numpy RNG): that would change
-        the numbers. Same formula: lon = 360 u - 180, lat = asin(2 v - 1)."""
         t = self.torch
         u = t.rand(b, 2, generator=gen, dtype=t.float64).numpy()
-        lon = u[:, 0] * 360.0 - 180.0
-        lat = np.degrees(np.arcsin(np.clip(2.0 * u[:, 1] - 1.0, -1.0, 1.0)))
-        return t.from_numpy(location_inputs(self.cfg, np.column_stack([lon, lat])))
+        return t.from_numpy(location_inputs(self.cfg, sphere_from_uniform(u[:, 0], u[:, 1])))
 
     def batch_loss(self, idx: np.ndarray, train: bool, gen: torch.Generator) -> torch.Tensor:
         """Loss of the pairs ``idx`` (train: with the epoch generator's flips)."""
