@@ -331,7 +331,7 @@ def comparison_table(records: list[dict]) -> pd.DataFrame:
     """Ours vs published: one row per published number. ``ours`` is the mean over seeds of the
     published row's metric in our records with the same task, encoder, head and split (NaN when we
     have no such run, or when the encoder is not implemented here, e.g. RANGE)."""
-    from .published import EXTERNAL_ENCODERS, PUBLISHED
+    from geobench.reporting.published import EXTERNAL_ENCODERS, load_published
     from .records import latest_by_key
     from .tasks_api import get_spec
 
@@ -340,7 +340,7 @@ def comparison_table(records: list[dict]) -> pd.DataFrame:
     for r in (r for r in latest if r.get("status") == "ok"):
         by_cell.setdefault((r["task"], r["encoder"], r["head"], r["split"]), []).append(r)
     rows = []
-    for p in PUBLISHED:
+    for p in load_published():
         split, assumed = published_split(p.split)
         rs = by_cell.get((p.task, p.encoder, p.head, split), [])
         vals = [r["metrics"][p.metric] for r in rs if p.metric in r["metrics"]]
@@ -389,7 +389,7 @@ def comparison_markdown(comp: pd.DataFrame) -> list[str]:
             lines.append(f"| {task} | {metric} | " + " | ".join(f"{vals.get(e, np.nan):.3f}" for e in ext.encoder.unique())
                          + f" | {', '.join(dict.fromkeys(ref[s] for s in g.source))} |")
         lines.append("")
-    lines += ["Sources (all secondary; `benchmark/published.py` gives the evidence level of every row):", ""]
+    lines += ["Sources (all secondary; `benchmark/reporting/published.csv` gives the evidence level of every row):", ""]
     lines += [f"{ref[s]} {s}  " for s in sources]
     return lines + [""]
 

@@ -78,7 +78,7 @@ def _rec(encoder, head, split, seed, metrics, task="air_temperature"):
 
 
 def test_comparison_matches_published_rows_by_head_split_and_metric():
-    from geobench.published import published_for
+    from geobench.reporting.published import published_for
     from geobench.report import RANDOM_SPLIT, comparison_markdown, comparison_table
 
     recs = [_rec("satclip:L=40", "linear", RANDOM_SPLIT, s, {"r2": v, "mse_z": 1 - v}) for s, v in enumerate((0.8, 0.9))]
