@@ -16,7 +16,6 @@ import ast
 import hashlib
 import json
 import os
-import shutil
 import urllib.error
 from dataclasses import dataclass, field
 from pathlib import Path

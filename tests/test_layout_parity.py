@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 
 from geobench.evaluation.records import read_records
 from geobench.evaluation.runner import run_grid

@@ -1,7 +1,6 @@
 """runs.jsonl appends whole lines under a lock; readers skip torn lines; leaderboard dedupes."""
 from __future__ import annotations
 
-import json
 import multiprocessing as mp
 
 import pytest

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geobench.leaderboard import COLUMNS, write_leaderboard
+from geobench.reporting.leaderboard import COLUMNS, write_leaderboard
 from geobench.evaluation.records import read_records
 from geobench.evaluation.runner import run_grid
 
@@ -124,7 +124,7 @@ def test_evaluate_api_with_callable(tmp_path):
 
 
 def test_plot_continents(air, tmp_path):
-    from geobench.plots import plot_continents_from_runs
+    from geobench.reporting.continents import plot_continents_from_runs
 
     d, _ = air
     p = plot_continents_from_runs(d, "air_temperature")
@@ -160,7 +160,7 @@ def test_reproduce_subset_resumes_and_rejects_unknown_names(tmp_path, capsys, mo
     assert "0 cell(s) run, 4 already done" in capsys.readouterr().out
     assert len(read_records(tmp_path / "runs.jsonl")) == 4
     # --report-only: the leaderboard, figures and results.md next to the results folder, no cell run
-    monkeypatch.setattr("geobench.report.MAP_ENCODERS", ("sh:L=10",))
+    monkeypatch.setattr("geobench.reporting.figures.MAP_ENCODERS", ("sh:L=10",))
     res_dir = tmp_path / "results"
     res_dir.mkdir()
     (res_dir / "runs.jsonl").write_bytes((tmp_path / "runs.jsonl").read_bytes())
@@ -179,7 +179,7 @@ def test_reproduce_subset_resumes_and_rejects_unknown_names(tmp_path, capsys, mo
 def test_reproduce_includes_inaturalist_only_when_its_data_is_configured(tmp_path, monkeypatch, empty_cache,
                                                                         capsys):
     from geobench.cli import main
-    from geobench.report import grid_plan, reproduce_tasks
+    from geobench.evaluation.grid import grid_plan, reproduce_tasks
 
     monkeypatch.delenv("GEOBENCH_INAT_DIR", raising=False)
     assert "inaturalist_2018" not in reproduce_tasks()

@@ -38,7 +38,7 @@ def run_grid(tasks: Iterable[str], encoders: Iterable[Any], heads: Iterable[str]
              plugins: Iterable[str] = ()) -> GridResult:
     """Run the grid; returns the records produced by this call (skipped cells are not re-run)."""
     from geobench.evaluation.executor import default_cores, run_jobs, threads_per_worker
-    from geobench.tracking import Tracker
+    from geobench.reporting.tracking import Tracker
 
     t_start = time.perf_counter()
     results_dir = Path(results_dir)

@@ -8,7 +8,7 @@ import numpy as np
 
 from geobench.errors import InputError
 
-from .base import Head, carve_validation, grid, register_head
+from geobench.heads.base import Head, carve_validation, grid, register_head
 
 LGBM_MAX_CLASSES = 20
 LGBM_DEFAULT = {"num_leaves": 31, "learning_rate": 0.05, "min_child_samples": 20,

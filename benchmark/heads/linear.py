@@ -7,7 +7,7 @@ import numpy as np
 
 from geobench.errors import InputError
 
-from .base import Head, register_head
+from geobench.heads.base import Head, register_head
 
 RANGE_ALPHAS = (0.1, 1.0, 10.0)
 

@@ -8,7 +8,7 @@ import numpy as np
 
 from geobench.errors import InputError
 
-from .base import Head, carve_validation, grid, register_head
+from geobench.heads.base import Head, carve_validation, grid, register_head
 
 MLP_DEFAULT_GRID = {"hidden": (64, 256), "depth": (1, 2), "lr": (1e-3, 1e-4),
                     "weight_decay": (1e-4,), "dropout": (0.0,)}

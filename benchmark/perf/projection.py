@@ -18,7 +18,7 @@ def section_projection(cfg: Config) -> tuple[list[dict], dict]:
     A (head, task) recorded as not applicable (LightGBM on more than 20 classes) costs nothing."""
     from geobench.encoding import ENCODERS
     from geobench.evaluation.records import latest_by_key, read_records
-    from geobench.report import grid_plan
+    from geobench.evaluation.grid import grid_plan
     from geobench.evaluation.plan import offline_tasks
 
     path = Path(cfg.runs)

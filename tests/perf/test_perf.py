@@ -143,7 +143,7 @@ def test_merge_with_a_corrupt_earlier_file_fails_before_measuring(tmp_path, caps
 
 
 def test_projection_from_measured_cell_times(tmp_path):
-    from geobench.report import grid_plan
+    from geobench.evaluation.grid import grid_plan
     from geobench.evaluation.plan import offline_tasks
 
     runs = tmp_path / "runs.jsonl"

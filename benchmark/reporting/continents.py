@@ -1,4 +1,5 @@
-"""Per-continent comparison plots from run records (matplotlib, Agg backend)."""
+"""Per-continent heat maps from run records: encoders x continents, one figure per task, head
+and split (matplotlib, Agg backend)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from geobench.errors import GeobenchError
 from geobench.evaluation.records import latest_by_key, read_records
+from geobench.reporting.png import figure_stem, save_png
 
 CONT_ORDER = ["Africa", "Asia", "Europe", "North America", "South America", "Oceania", "Antarctica", "Ocean"]
 
@@ -69,43 +70,6 @@ def plot_continents(records: list[dict], task: str, out: str | Path, *, head: st
     return save_png(fig, out, dpi=110)
 
 
-MAX_FIGURE_BYTES = 500_000  # committed figures stay below this
-
-
-def save_png(fig, out: str | Path, dpi: int, *, max_bytes: int = MAX_FIGURE_BYTES) -> Path:
-    """Save ``fig`` as an 8-bit palette PNG (256 colours: near-lossless for heat maps, line
-    plots and the scatter maps) under ``max_bytes``, then close it. When the PNG is too large
-    it is re-rendered at a lower dpi (down to half of ``dpi``); if it still does not fit, a
-    FigureTooLargeError names the file and nothing is written (an existing file is kept)."""
-    import io
-
-    import matplotlib.pyplot as plt
-    from PIL import Image
-
-    from geobench.cache import atomic_write_bytes
-
-    out = Path(out)
-    try:
-        for d in (dpi, int(dpi * 0.8), int(dpi * 0.65), dpi // 2):
-            buf = io.BytesIO()
-            fig.savefig(buf, dpi=d, format="png")
-            img = Image.open(buf).convert("RGB").quantize(256, method=Image.Quantize.MEDIANCUT)
-            png = io.BytesIO()
-            img.save(png, format="png", optimize=True)
-            if png.tell() <= max_bytes:
-                out.parent.mkdir(parents=True, exist_ok=True)
-                atomic_write_bytes(out, png.getvalue())
-                return out
-    finally:
-        plt.close(fig)
-    raise FigureTooLargeError(f"{out}: {png.tell():,} bytes at dpi {d} still exceeds the {max_bytes:,}-byte "
-                              "figure budget; draw fewer points or panels (the file was not written)")
-
-
-class FigureTooLargeError(GeobenchError):
-    """A figure cannot be saved under the size budget."""
-
-
 def plot_continents_from_runs(results_dir: str | Path, task: str, records: list[dict] | None = None,
                               **kw) -> Path | None:
     """The continent heat map of ``task`` under ``results_dir/continents/`` (``records``: the
@@ -116,5 +80,5 @@ def plot_continents_from_runs(results_dir: str | Path, task: str, records: list[
     from geobench.evaluation.splits import parse_split
 
     head, split = kw.get("head", "linear"), kw.get("split", "random")
-    safe = str(parse_split(split)).replace(":", "_").replace("=", "")
-    return plot_continents(records, task, results_dir / "continents" / f"{task}__{head}__{safe}.png", **kw)
+    name = f"{task}__{head}__{figure_stem(str(parse_split(split)))}.png"
+    return plot_continents(records, task, results_dir / "continents" / name, **kw)

@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geobench.leaderboard import COLUMNS, write_leaderboard
+from geobench.reporting.leaderboard import COLUMNS, write_leaderboard
 
-FIX = Path(__file__).parent / "fixtures"
+FIX = Path(__file__).parents[1] / "fixtures"
 RUNS = FIX / "runs_small.jsonl"
 
 
@@ -78,8 +78,8 @@ def _rec(encoder, head, split, seed, metrics, task="air_temperature"):
 
 
 def test_comparison_matches_published_rows_by_head_split_and_metric():
-    from geobench.published import published_for
-    from geobench.report import RANDOM_SPLIT, comparison_markdown, comparison_table
+    from geobench.reporting.comparison import RANDOM_SPLIT, comparison_markdown, comparison_table
+    from geobench.reporting.published import published_for
 
     recs = [_rec("satclip:L=40", "linear", RANDOM_SPLIT, s, {"r2": v, "mse_z": 1 - v}) for s, v in enumerate((0.8, 0.9))]
     recs += [_rec("satclip:L=40", "mlp", RANDOM_SPLIT, s, {"r2": 1 - v, "mse_z": v}) for s, v in enumerate((0.3, 0.2))]
@@ -101,7 +101,7 @@ def test_comparison_matches_published_rows_by_head_split_and_metric():
 
 def _table(rows):
     """Leaderboard table from (task, encoder, head, split, [values]) tuples (ok rows; [] = n/a)."""
-    from geobench.leaderboard import summarize
+    from geobench.reporting.leaderboard import summarize
 
     recs = []
     for task, enc, head, split, vals in rows:
@@ -119,7 +119,8 @@ BLK = "spatial_block:deg=10.0:train=0.6:val=0.2"
 
 
 def test_findings_rank_encoders_and_compare_heads():
-    from geobench.report import RANDOM_SPLIT, findings
+    from geobench.reporting.comparison import RANDOM_SPLIT
+    from geobench.reporting.findings import findings
 
     _, t = _table([
         ("air_temperature", "wrap", "linear", AFR0, [0.5, 0.6]), ("air_temperature", "geoclip", "linear", AFR0, [-1.0]),
@@ -137,7 +138,9 @@ def test_findings_rank_encoders_and_compare_heads():
 
 
 def test_report_sections_survive_edge_cases():
-    from geobench.report import RANDOM_SPLIT, coverage_lines, findings
+    from geobench.reporting.comparison import RANDOM_SPLIT
+    from geobench.reporting.findings import findings
+    from geobench.reporting.results_page import coverage_lines
 
     assert findings(_table([])[1]) == [] and coverage_lines([]) == []
     recs, t = _table([("ecoregions", "wrap", "lightgbm", RANDOM_SPLIT, []),  # only not_applicable
@@ -152,7 +155,7 @@ def test_report_sections_survive_edge_cases():
 
 
 def test_random_split_constant_matches_what_the_runner_records():
-    from geobench.report import RANDOM_SPLIT
-    from geobench.splits import parse_split
+    from geobench.reporting.comparison import RANDOM_SPLIT
+    from geobench.evaluation.splits import parse_split
 
     assert RANDOM_SPLIT == str(parse_split("random")) == "random:train=0.6:val=0.2"

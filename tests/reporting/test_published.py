@@ -6,14 +6,14 @@ import math
 
 import pytest
 
-from geobench import published as P
+from geobench.reporting import published as P
 from geobench.encoding import resolve_spec
 from geobench.errors import UnknownNameError
-from geobench.metrics import higher_is_better
-from geobench.splits import parse_split
-from geobench.tasks_api import TASKS
+from geobench.evaluation.metrics import higher_is_better
+from geobench.evaluation.splits import parse_split
+from geobench.tasks.base import TASKS
 
-ROWS = P.PUBLISHED
+ROWS = P.load_published()
 
 
 def test_rows_are_frozen_published_records():

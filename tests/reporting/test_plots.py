@@ -9,7 +9,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from geobench.plots import MAX_FIGURE_BYTES, save_png  # noqa: E402
+from geobench.reporting.png import MAX_FIGURE_BYTES, save_png  # noqa: E402
 
 
 def test_save_png_writes_a_small_palette_png(tmp_path):
@@ -33,7 +33,7 @@ def test_save_png_lowers_the_dpi_to_fit_the_budget(tmp_path):
 
 
 def test_save_png_refuses_an_oversized_figure_and_keeps_the_old_file(tmp_path):
-    from geobench.plots import FigureTooLargeError
+    from geobench.reporting.png import FigureTooLargeError
 
     old = tmp_path / "big.png"
     old.write_bytes(b"previous good figure")

@@ -1,0 +1,5 @@
+import sys
+
+from geobench.cli import main
+
+sys.exit(main())

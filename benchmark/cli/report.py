@@ -1,0 +1,57 @@
+"""``geobench leaderboard`` and ``geobench plot``: outputs derived from ``runs.jsonl``."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def add_parsers(sub) -> None:
+    p = sub.add_parser("leaderboard", help="write results/leaderboard.csv and .md from runs.jsonl")
+    p.add_argument("--results", default=os.environ.get("GEOBENCH_RESULTS", "results"))
+    p.set_defaults(func=cmd_leaderboard)
+
+    p = sub.add_parser("plot", help="plots from runs.jsonl")
+    p.add_argument("kind", choices=["continents", "maps", "africa"])
+    p.add_argument("--task", nargs="+", default=["all"])
+    p.add_argument("--head", default="linear")
+    p.add_argument("--split", default="random")
+    p.add_argument("--encoder", nargs="+", default=None)
+    p.add_argument("--results", default=os.environ.get("GEOBENCH_RESULTS", "results"))
+    p.set_defaults(func=cmd_plot)
+
+
+def cmd_leaderboard(args) -> int:
+    from geobench.reporting.leaderboard import write_leaderboard
+
+    csv, md, dropped = write_leaderboard(args.results)
+    if dropped:
+        print(f"note: {dropped} duplicate row(s) for the same key in runs.jsonl; kept the newest of each")
+    print(f"wrote {csv} and {md}")
+    print(md.read_text())
+    return 0
+
+
+def cmd_plot(args) -> int:
+    from geobench.evaluation.records import read_records
+
+    results = Path(args.results)
+    records = read_records(results / "runs.jsonl")
+    if args.kind == "continents":
+        from geobench.reporting.continents import plot_continents_from_runs
+
+        tasks = sorted({r["task"] for r in records}) if args.task == ["all"] else args.task
+        for t in tasks:
+            p = plot_continents_from_runs(results, t, head=args.head, split=args.split)
+            print(f"wrote {p}" if p else f"no '{args.head}'/'{args.split}' results for {t}")
+    elif args.kind == "maps":
+        from geobench.reporting.figures import MAP_ENCODERS
+        from geobench.reporting.maps import plot_embedding_maps
+
+        for p in plot_embedding_maps(results / "maps", tuple(args.encoder or MAP_ENCODERS)):
+            print(f"wrote {p}")
+    else:
+        from geobench.reporting.africa import plot_africa_ecoregions
+
+        p = plot_africa_ecoregions(results, records, head=args.head)
+        print(f"wrote {p}" if p else "no ecoregions Africa few-shot results; run the grid first")
+    return 0

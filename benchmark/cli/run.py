@@ -1,0 +1,180 @@
+"""``geobench run`` (cells) and ``geobench reproduce`` (the reproduction grid, then the report).
+
+Both parsers are built by :func:`add_run_args`, so every ``run`` flag works for ``reproduce``
+and reaches the runner; ``reproduce`` only changes the defaults (the grid's) and adds
+``--page``, ``--no-report`` and ``--report-only``.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from pathlib import Path
+
+# `geobench reproduce` defaults: the full grid (5 seeds, all heads, all encoders, all tasks and
+# split kinds, on a joblib pool)
+GRID_DEFAULTS = {"task": ["all"], "split": ["all"], "encoder": ["all"], "head": ["linear", "mlp", "lightgbm"],
+                 "seeds": 5, "executor": "joblib"}
+
+
+def add_run_args(p: argparse.ArgumentParser, *, grid: bool = False) -> None:
+    """The flags of ``run``; ``grid=True`` for ``reproduce``, where ``--task`` and ``--split``
+    restrict the grid (split *kinds*) and ``--encoder`` is optional."""
+    p.add_argument("--task", nargs="+", default=["all"],
+                   help="a subset of the grid's tasks (the offline tasks, plus external-data tasks whose data "
+                   "folder is set)" if grid else "task names, comma/space separated, or 'all' (offline tasks)")
+    p.add_argument("--encoder", nargs="+", required=not grid, help="encoder specs, e.g. wrap sh:L=40, or 'all'")
+    p.add_argument("--head", nargs="+", default=["linear"], help="linear, mlp, lightgbm (or 'all')")
+    p.add_argument("--split", nargs="+", default=["random"],
+                   help="a subset of the grid's split kinds: random, spatial_block, continent" if grid
+                   else "random | spatial_block[:deg=10] | continent[:Africa][:fewshot=0.01]")
+    p.add_argument("--seeds", type=int, default=3, help="number of seeds (0..N-1)")
+    p.add_argument("--results", default=os.environ.get("GEOBENCH_RESULTS", "results"), help="results folder")
+    p.add_argument("--force", action="store_true", help="re-run cells already in runs.jsonl")
+    p.add_argument("--tune", action="store_true", help="larger hyper-parameter search for the MLP head")
+    p.add_argument("--executor", default="serial", choices=["serial", "joblib", "dask"], help="how cells are run")
+    p.add_argument("--jobs", type=int, default=None, help="parallel workers (joblib/dask)")
+    p.add_argument("--scheduler", default=None, help="Dask scheduler address tcp://HOST:PORT")
+    p.add_argument("--tracking-uri", default=None, help="MLflow tracking URI (default: sqlite in results/; 'none' to disable)")
+    p.add_argument("--plugin", action="append", default=[], help="import MODULE to register extra encoders/tasks")
+    p.add_argument("--n-points", type=int, default=None, help="override n_points for sampled tasks")
+    p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for the 95%% CI (0 = off)")
+
+
+class _GridHelp(argparse.ArgumentDefaultsHelpFormatter):
+    """``reproduce --help``: each option's default, except for flags and unset or empty defaults."""
+
+    def _get_help_string(self, action):
+        if action.default is None or action.default == [] or isinstance(action.default, bool):
+            return action.help
+        return super()._get_help_string(action)
+
+
+def add_run_parser(sub) -> None:
+    p = sub.add_parser("run", help="run (task x encoder x head x split x seed) cells")
+    add_run_args(p)
+    p.set_defaults(func=cmd_run)
+
+
+def add_reproduce_parser(sub) -> None:
+    p = sub.add_parser("reproduce", help="the full reproduction grid (resumable)", formatter_class=_GridHelp,
+                       description="Run the reproduction grid (resumable: finished cells are skipped), then write "
+                       "the leaderboard and figures under --results and the results page (--page).")
+    add_run_args(p, grid=True)
+    p.set_defaults(func=cmd_reproduce, **GRID_DEFAULTS)
+    p.add_argument("--page", default=None, help="the results page to write (default: docs/results.md next to the "
+                   "results folder, i.e. RESULTS/../docs/results.md)")
+    p.add_argument("--no-report", action="store_true", help="run the cells only; skip the leaderboard, "
+                   "figures and the results page")
+    p.add_argument("--report-only", action="store_true", help="regenerate the leaderboard, figures and "
+                   "the results page from runs.jsonl without running any cell")
+
+
+def _runner_options(args) -> dict:
+    """``run_grid`` keyword arguments from the shared flags (everything but the grid's axes)."""
+    from geobench.provenance import command_line
+
+    return dict(results_dir=Path(args.results), force=args.force, executor=args.executor, n_jobs=args.jobs,
+                scheduler=args.scheduler, tune=args.tune, tracking_uri=args.tracking_uri,
+                task_options={"n_points": args.n_points} if args.n_points else None, n_boot=args.bootstrap,
+                command=command_line(), plugins=args.plugin)
+
+
+def cmd_run(args) -> int:
+    from geobench.evaluation.runner import run_grid
+
+    res = run_grid(args.task, args.encoder, args.head, args.split, args.seeds, **_runner_options(args))
+    print(f"{len(res.records)} cell(s) run, {res.skipped} already done (use --force to redo), "
+          f"{res.wall_seconds:.1f}s")
+    if res.records:
+        _print_summary(res.records)
+        print(f"results: {Path(args.results) / 'runs.jsonl'}  (then `geobench leaderboard`)")
+    return 0
+
+
+def _print_summary(records: list[dict]) -> None:
+    from geobench.reporting.leaderboard import summarize
+
+    t, _ = summarize(records)
+    for _, r in t.iterrows():
+        val = "n/a" if r.status != "ok" else f"{r['mean']:.4f} ± {r['std']:.4f} (n={r.n_seeds})"
+        print(f"  {r.task:<20} {r.encoder:<22} {r['head']:<9} {r.split:<28} {r.metric:<9} {val}")
+
+
+def default_page(results: Path) -> Path:
+    """Where ``reproduce`` writes the results page by default: ``docs/`` next to the results folder."""
+    return Path(results).resolve().parent / "docs" / "results.md"
+
+
+def _require_external_data(task: str) -> None:
+    """A clear error for a registered task whose external data folder is not configured."""
+    from geobench.errors import DataError
+    from geobench.tasks.base import TASKS
+
+    if task in TASKS.names():
+        var = TASKS.get(task).spec.needs_external
+        if var and not os.environ.get(var):
+            raise DataError(f"task {task!r} needs external data: set {var} to its data folder "
+                            f"(see `geobench list` and the task's docstring), or leave it out of --task")
+
+
+def _check_names(kind: str, names: list[str], valid) -> list[str]:
+    from geobench.errors import UnknownNameError
+    from geobench.registry import unknown_name_message
+
+    for n in names:
+        if n not in valid:
+            raise UnknownNameError(unknown_name_message(kind, n, valid))
+    return names
+
+
+def cmd_reproduce(args) -> int:
+    """Run (resumably) the grid, task by task, then regenerate every report artefact."""
+    from geobench.errors import GeobenchError
+    from geobench.evaluation.grid import SPLIT_KINDS, grid_plan, reproduce_tasks
+    from geobench.reporting.results_page import narrative_sections
+    from geobench.evaluation.runner import _expand
+    from geobench.evaluation.runner import run_grid
+
+    t0 = time.perf_counter()
+    results = Path(args.results)
+    page = Path(args.page) if args.page else default_page(results)
+    if not args.no_report:
+        narrative_sections()  # a missing narrative fails now, not after hours of grid
+    tasks = _expand(args.task, reproduce_tasks)
+    for t in tasks:
+        _require_external_data(t)
+    tasks = _check_names("reproducible task", tasks, reproduce_tasks())
+    kinds = _check_names("reproduce split kind", _expand(args.split, lambda: list(SPLIT_KINDS)), SPLIT_KINDS)
+    n_run = 0
+    failed = []
+    for task, splits in ([] if args.report_only else grid_plan(tasks)):
+        splits = [s for s in splits if s.split(":")[0] in kinds]
+        if not splits:
+            continue
+        try:
+            res = run_grid([task], args.encoder, args.head, splits, args.seeds, **_runner_options(args))
+        except GeobenchError as e:  # report, and go on with the other tasks
+            print(f"{task}: FAILED: {e}", flush=True)
+            failed.append(task)
+            continue
+        n_run += len(res.records)
+        print(f"{task}: {len(res.records)} cell(s) run, {res.skipped} already done, {res.wall_seconds:.0f}s",
+              flush=True)
+    if not args.no_report:
+        _write_report(results, page)
+    print(f"reproduce: {n_run} cell(s) run; total wall time {time.perf_counter() - t0:.0f}s"
+          + (f"; FAILED tasks: {', '.join(failed)}" if failed else ""))
+    return 1 if failed else 0
+
+
+def _write_report(results: Path, page: Path) -> None:
+    """The leaderboard and figures under ``results``, and the results page at ``page``."""
+    from geobench.reporting.figures import write_figures
+    from geobench.reporting.leaderboard import write_leaderboard
+    from geobench.reporting.results_page import write_results_md
+
+    write_leaderboard(results)
+    write_figures(results)
+    write_results_md(results, page)
+    print(f"results page: {page}")

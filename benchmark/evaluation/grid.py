@@ -1,0 +1,63 @@
+"""The reproduction grid's declaration: which (task, splits) cells `geobench reproduce` runs.
+
+Read by the ``reproduce`` verb, the results page (findings keep only grid cells) and the
+perf projection. Names and splits are geobench specs; nothing here runs a cell.
+"""
+from __future__ import annotations
+
+import os
+
+GLOBAL_TASKS = ("air_temperature", "elevation", "population", "countries", "biome", "ecoregions")
+FEWSHOT_TASKS = ("countries", "ecoregions")  # the paper's few-shot (1 %) hold-out tasks
+AFRICA_FEWSHOT = "continent:Africa:fewshot=0.01"
+# The two US-only tasks span a few 10-degree blocks at most; use blocks that fit their extent.
+REGIONAL_BLOCK_DEG = {"median_income": 2, "california_housing": 1}
+SPLIT_KINDS = ("random", "spatial_block", "continent")
+
+
+def holdout_split(task: str) -> str | None:
+    """The paper's Africa hold-out for a task: few-shot for countries/ecoregions, zero-shot otherwise.
+    US-only tasks (median income, California housing) have no Africa hold-out."""
+    if task not in GLOBAL_TASKS:
+        return None
+    return AFRICA_FEWSHOT if task in FEWSHOT_TASKS else "continent:Africa"
+
+
+def reproduce_tasks() -> list[str]:
+    """The offline tasks, plus each external-data task whose data folder is configured
+    (iNaturalist 2018 when ``$GEOBENCH_INAT_DIR`` is set)."""
+    from geobench.evaluation.runner import offline_tasks
+    from geobench.tasks.base import TASKS
+
+    ext = [n for n, e in TASKS.items() if e.spec.needs_external and os.environ.get(e.spec.needs_external)]
+    return offline_tasks() + ext
+
+
+def grid_plan(tasks: list[str]) -> list[tuple[str, list[str]]]:
+    """(task, splits) pairs of the reproduction grid (external-data tasks: random split only)."""
+    from geobench.tasks.base import get_spec
+
+    out = []
+    for t in tasks:
+        if get_spec(t).needs_external:
+            out.append((t, ["random"]))
+            continue
+        splits = ["random", f"spatial_block:deg={REGIONAL_BLOCK_DEG.get(t, 10)}"]
+        h = holdout_split(t)
+        if h:
+            splits.append(h)
+        out.append((t, splits))
+    return out
+
+
+def in_plan(task: str, split: str) -> bool:
+    """Whether (task, split) is one of the reproduction grid's cells (older exploratory runs,
+    e.g. 10-degree blocks on California housing, stay in the leaderboard but not in findings)."""
+    from geobench.errors import GeobenchError
+    from geobench.evaluation.splits import parse_split
+
+    try:
+        plan = grid_plan([task])
+    except GeobenchError:  # a plugin task, or one removed since it ran: not in the grid
+        return False
+    return any(str(parse_split(s)) == split for _, splits in plan for s in splits)

@@ -1,0 +1,96 @@
+"""Ours vs published: one row per published number, matched to our records by task, encoder,
+head, split and metric, and its markdown (our counterparts, then reference-only rows)."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+def _random_split() -> str:
+    from geobench.evaluation.splits import parse_split
+
+    return str(parse_split("random"))
+
+
+RANDOM_SPLIT = _random_split()  # "random:train=0.6:val=0.2", as the runner records it
+
+
+def published_split(split: str) -> tuple[str, str]:
+    """Our canonical split for a published row's split, and a note when the mapping is assumed.
+
+    ``unspecified`` (the RANGE linear-probe table) is compared with our random split."""
+    if split == "unspecified":
+        return RANDOM_SPLIT, "split not stated; compared with our random split"
+    if split == "random":
+        return RANDOM_SPLIT, ""
+    from geobench.evaluation.splits import parse_split
+
+    return str(parse_split(split)), ""
+
+
+def comparison_table(records: list[dict]) -> pd.DataFrame:
+    """Ours vs published: one row per published number. ``ours`` is the mean over seeds of the
+    published row's metric in our records with the same task, encoder, head and split (NaN when we
+    have no such run, or when the encoder is not implemented here, e.g. RANGE)."""
+    from geobench.evaluation.records import latest_by_key
+    from geobench.reporting.published import EXTERNAL_ENCODERS, load_published
+    from geobench.tasks.base import get_spec
+
+    latest, _ = latest_by_key(records)  # the newest row per key, as in the leaderboard; then ok only
+    by_cell: dict[tuple, list[dict]] = {}
+    for r in (r for r in latest if r.get("status") == "ok"):
+        by_cell.setdefault((r["task"], r["encoder"], r["head"], r["split"]), []).append(r)
+    rows = []
+    for p in load_published():
+        split, assumed = published_split(p.split)
+        rs = by_cell.get((p.task, p.encoder, p.head, split), [])
+        vals = [r["metrics"][p.metric] for r in rs if p.metric in r["metrics"]]
+        ours = float(np.mean(vals)) if vals else np.nan
+        rows.append({"task": p.task, "encoder": p.encoder, "variant": p.variant, "head": p.head,
+                     "split": p.split, "our_split": split, "split_note": assumed, "metric": p.metric,
+                     "published": p.value, "ours": ours, "ours_std": float(np.std(vals, ddof=1)) if len(vals) > 1 else 0.0,
+                     "n_seeds": len(vals), "diff": ours - p.value, "source": p.source, "evidence": p.evidence,
+                     "external": p.encoder in EXTERNAL_ENCODERS, "fidelity": get_spec(p.task).fidelity})
+    return pd.DataFrame(rows)
+
+
+# Where the weights of our encoder come from, for the comparison table.
+OUR_WEIGHTS = {"satclip": "trained here (Blue Marble)", "csp": "trained here (Blue Marble)",
+               "geoclip": "released (exact)", "mosaiks": "random features (Blue Marble)"}
+
+
+def comparison_markdown(comp: pd.DataFrame) -> list[str]:
+    """Markdown for the comparison: our counterparts first, then the reference-only rows of
+    encoders we do not implement; sources as numbered footnotes."""
+    sources = list(dict.fromkeys(comp.source))
+    ref = {s: f"[{i + 1}]" for i, s in enumerate(sources)}
+    fmt = lambda v: "–" if np.isnan(v) else f"{v:+.3f}"  # noqa: E731
+    lines = ["| task | encoder (published variant) | our weights | head | split | metric | published "
+             "| ours (n seeds) | ours − published | data | source |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for _, r in comp[~comp.external].iterrows():
+        spread = f"{r.ours_std:.3f}" if r.n_seeds > 1 else "–"
+        ours = "not run" if np.isnan(r.ours) else f"{r.ours:.3f} ± {spread} ({r.n_seeds})"
+        split = r.split + ("*" if r.split_note else "")
+        weights = OUR_WEIGHTS.get(r.encoder.split(":")[0], "")
+        lines.append(f"| {r.task} | {r.encoder} ({r.variant}) | {weights} | {r['head']} | {split} | {r.metric} | "
+                     f"{r.published:.3f} | {ours} | {fmt(r['diff'])} | {r.fidelity} | {ref[r.source]} |")
+    lines.append("")
+    if comp.split_note.astype(bool).any():
+        lines.append(f"\\* split not stated by the source; compared with our random split (`{RANDOM_SPLIT}`).")
+    lines += ["For `mse_z` lower is better; for `r2` and `accuracy` higher is better. The published SatCLIP "
+              "rows are the released checkpoints (Sentinel-2); ours is trained here on Blue Marble, so those "
+              "rows compare two different models under one name.", ""]
+    ext = comp[comp.external]
+    if not ext.empty:
+        lines += ["Published numbers of encoders geobench does not implement (reference only):", "",
+                  "| task | metric | " + " | ".join(ext.encoder.unique()) + " | source |",
+                  "|---|---|" + "---|" * ext.encoder.nunique() + "---|"]
+        for (task, metric), g in ext.groupby(["task", "metric"], sort=False):
+            vals = g.set_index("encoder")["published"]
+            lines.append(f"| {task} | {metric} | " + " | ".join(f"{vals.get(e, np.nan):.3f}" for e in ext.encoder.unique())
+                         + f" | {', '.join(dict.fromkeys(ref[s] for s in g.source))} |")
+        lines.append("")
+    lines += ["Sources (all secondary; `benchmark/reporting/published.csv` gives the evidence level of every "
+              "row):", ""]
+    lines += [f"{ref[s]} {s}  " for s in sources]
+    return lines + [""]

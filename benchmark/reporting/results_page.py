@@ -1,0 +1,114 @@
+"""The results page (``docs/results.md``): the narrative's caveats, computed findings, coverage,
+ours vs published, the figures and the leaderboard. Numbers come only from ``runs.jsonl``; the
+prose comes from ``narrative.md`` next to this module (no numbers in it)."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from geobench.errors import DataError
+
+NARRATIVE = Path(__file__).with_name("narrative.md")
+
+
+def narrative_sections(path: Path | None = None) -> dict[str, str]:
+    """The hand-written prose of ``narrative.md`` (no numbers), by ``## `` heading, in file order.
+
+    Raises DataError when the file is missing: a page without its caveats must not be written."""
+    path = NARRATIVE if path is None else Path(path)
+    if not path.is_file():
+        raise DataError(f"the results page's narrative {path} is missing (an install without the package data "
+                        "'geobench.reporting/narrative.md'?); reinstall geobench or restore the file")
+    out: dict[str, str] = {}
+    for block in ("\n" + path.read_text()).split("\n## ")[1:]:
+        title, _, body = block.partition("\n")
+        out[title.strip()] = f"## {title.strip()}\n{body.rstrip()}\n"
+    return out
+
+
+def coverage_lines(records: list[dict]) -> list[str]:
+    """What was run, per head: tasks, encoders, split kinds, seeds and cells (latest rows only)."""
+    from geobench.evaluation.grid import reproduce_tasks
+    from geobench.evaluation.records import latest_by_key
+
+    latest, _ = latest_by_key(records)
+    df = pd.DataFrame([{"head": r["head"], "task": r["task"], "encoder": r["encoder"], "seed": r["seed"],
+                        "kind": r["split"].split(":")[0], "status": r.get("status")} for r in latest])
+    if df.empty:
+        return []
+    lines = ["## Coverage", "", "| head | cells ok | not applicable | tasks | encoders | split kinds | seeds per cell |",
+             "|---|---|---|---|---|---|---|"]
+    for head, g in df.groupby("head"):
+        n_seeds = g[g.status == "ok"].groupby(["task", "encoder", "kind"]).seed.nunique()
+        if n_seeds.empty:
+            seeds = "–"
+        else:
+            seeds = f"{n_seeds.min()}–{n_seeds.max()}" if n_seeds.min() != n_seeds.max() else f"{n_seeds.min()}"
+        n_all = len(reproduce_tasks())
+        tasks = ", ".join(sorted(g.task.unique())) if g.task.nunique() < n_all else f"all {n_all}"
+        encs = ", ".join(f"`{e}`" for e in sorted(g.encoder.unique())) if g.encoder.nunique() < 10 \
+            else f"{g.encoder.nunique()}"
+        lines.append(f"| {head} | {int((g.status == 'ok').sum())} | {int((g.status == 'not_applicable').sum())} | "
+                     f"{tasks} | {encs} | {', '.join(sorted(g.kind.unique()))} | {seeds} |")
+    return lines + [""]
+
+
+def figure_lines(results: Path, page_dir: Path) -> list[str]:
+    """Markdown for the committed figures, grouped: per-continent heat maps (by task), the
+    embedding maps, the Africa ecoregions figures; links are relative to ``page_dir``."""
+    def imgs(folder: str, pattern: str) -> list[Path]:
+        d = results / folder
+        return sorted(d.glob(pattern)) if d.exists() else []
+
+    def link(p: Path) -> str:
+        return f"![{p.stem}]({Path(os.path.relpath(p.resolve(), Path(page_dir).resolve())).as_posix()})"
+
+    lines = ["### Per-continent scores", "",
+             "Rows are encoders (best global score first), columns continents with the median test n; "
+             "the first column is the global score. One figure per task, head and split.", ""]
+    for p in imgs("continents", "*.png"):
+        task, head, split = (p.stem.split("__") + ["", ""])[:3]
+        what = ("random split" if split.startswith("random") else "Africa zero-shot hold-out"
+                if "fewshot0.0_" in split else "Africa few-shot (1 %) hold-out" if "fewshot" in split else split)
+        lines += [f"**{task}**, {head} head, {what}", "", link(p), ""]
+    lines += ["### Embedding maps", "",
+              "Each learned encoder evaluated on a 1° lon/lat grid; the first three principal components "
+              "of the embedding as RGB, coastlines from the countries data.", ""]
+    lines += [link(p) for p in imgs("maps", "embedding_*.png")] + [""]
+    lines += ["### Africa ecoregions, few-shot hold-out", ""]
+    lines += [link(p) for p in imgs("maps", "africa_ecoregions_*.png")] + [""]
+    return lines
+
+
+def write_results_md(results: Path, out: Path) -> Path:
+    """docs/results.md: caveats, computed findings, coverage, ours vs published (and why they
+    differ), figures, the leaderboard. Numbers come only from ``runs.jsonl``."""
+    from geobench.evaluation.records import read_records
+    from geobench.reporting.comparison import comparison_markdown, comparison_table
+    from geobench.reporting.findings import findings
+    from geobench.reporting.leaderboard import markdown, summarize
+
+    prose = narrative_sections()
+    records = read_records(results / "runs.jsonl")
+    table, _ = summarize(records)
+    n_ok = sum(r.get("status") == "ok" for r in records)
+    lines = ["# geobench results", "",
+             "Generated by `geobench reproduce` from `results/runs.jsonl`; nothing here is typed by hand.",
+             f"{len(records)} records ({n_ok} ok), {table.task.nunique()} tasks, {table.encoder.nunique()} encoders.",
+             ""]
+    lines += [prose.pop("How to read these results", "")]
+    lines += ["## Findings computed from the runs", ""] + findings(table) + [""]
+    lines += [prose.pop("Reading the hold-out numbers", "")]
+    lines += coverage_lines(records)
+    comp = comparison_table(records)
+    if not comp.empty:
+        lines += ["## Ours vs published", ""] + comparison_markdown(comp)
+    lines += [prose.pop("Why our numbers differ from the published ones", "")]
+    lines += list(prose.values())  # any further prose sections, in file order
+    lines += ["## Figures", ""] + figure_lines(results, out.parent)
+    lines += ["", "## Leaderboard", "", markdown(table)]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n".join(lines))
+    return out

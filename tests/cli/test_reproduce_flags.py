@@ -1,0 +1,103 @@
+"""`geobench reproduce` shares the `run` flags (and passes them to the runner) and writes the
+results page where --page says, with the narrative's caveat sections."""
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from geobench.cli import build_parser, main
+
+FIX = Path(__file__).parents[1] / "fixtures"
+
+
+def _subparsers() -> dict[str, argparse.ArgumentParser]:
+    ap = build_parser()
+    (sub,) = [a for a in ap._actions if isinstance(a, argparse._SubParsersAction)]
+    return sub.choices
+
+
+def _options(p: argparse.ArgumentParser) -> set[str]:
+    return {s for a in p._actions for s in a.option_strings}
+
+
+def test_reproduce_accepts_every_run_flag():
+    sub = _subparsers()
+    run, rep = _options(sub["run"]), _options(sub["reproduce"])
+    assert run <= rep
+    assert rep - run == {"--page", "--no-report", "--report-only"}
+    args = sub["reproduce"].parse_args([])  # the grid's defaults, no --encoder needed
+    assert (args.seeds, args.head, args.encoder, args.executor, args.task, args.split, args.page) == \
+        (5, ["linear", "mlp", "lightgbm"], ["all"], "joblib", ["all"], ["all"], None)
+
+
+def _capture_run_grid(monkeypatch) -> list:
+    calls = []
+
+    def fake(*a, **kw):
+        calls.append((a, kw))
+        return SimpleNamespace(records=[], skipped=0, wall_seconds=0.0)
+
+    monkeypatch.setattr("geobench.evaluation.runner.run_grid", fake)
+    return calls
+
+
+def test_reproduce_passes_the_run_flags_to_the_runner(tmp_path, monkeypatch, capsys):
+    calls = _capture_run_grid(monkeypatch)
+    flags = ["--task", "air_temperature", "--split", "random", "--encoder", "wrap", "--head", "linear",
+             "--seeds", "2", "--results", str(tmp_path), "--n-points", "300", "--bootstrap", "7", "--tune",
+             "--force", "--executor", "dask", "--jobs", "3", "--scheduler", "tcp://host:1",
+             "--tracking-uri", "none", "--plugin", "json"]
+    assert main(["run", *flags]) == 0
+    assert main(["reproduce", *flags, "--no-report"]) == 0
+    (run_args, run_kw), (rep_args, rep_kw) = calls
+    run_kw.pop("command"), rep_kw.pop("command")
+    assert rep_args == run_args == (["air_temperature"], ["wrap"], ["linear"], ["random"], 2)
+    assert rep_kw == run_kw
+    assert rep_kw["task_options"] == {"n_points": 300} and rep_kw["n_boot"] == 7 and rep_kw["tune"]
+    assert rep_kw["force"] and rep_kw["scheduler"] == "tcp://host:1" and rep_kw["plugins"] == ["json"]
+    assert not (tmp_path / "leaderboard.csv").exists()
+
+
+def test_reproduce_report_only_writes_the_page_given_by_page(tmp_path, monkeypatch, capsys):
+    from geobench.reporting.results_page import narrative_sections
+
+    monkeypatch.setattr("geobench.reporting.figures.MAP_ENCODERS", ())  # no embedding maps: fast
+    calls = _capture_run_grid(monkeypatch)
+    res = tmp_path / "copy" / "results"
+    res.mkdir(parents=True)
+    shutil.copy(FIX / "runs_small.jsonl", res / "runs.jsonl")
+    page = tmp_path / "site" / "results.md"
+    assert main(["reproduce", "--report-only", "--results", str(res), "--page", str(page)]) == 0
+    out = capsys.readouterr().out
+    assert f"results page: {page}" in out and "reproduce: 0 cell(s) run" in out and not calls
+    md = page.read_text()
+    for heading in narrative_sections():
+        assert f"## {heading}\n" in md
+    assert "## How to read these results" in md and "| wrap |" in md
+    assert (res / "leaderboard.csv").exists() and not (res.parent / "docs").exists()
+
+
+def test_reproduce_help_shows_the_grid_defaults_and_the_page(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "geobench", "reproduce", "--help"], capture_output=True,
+                         text=True, check=True).stdout
+    flat = " ".join(out.split())
+    for text in ("--n-points", "--bootstrap", "--plugin", "--tune", "--force", "--scheduler",
+                 "(default: 5)", "(default: joblib)", "(default: ['linear', 'mlp', 'lightgbm'])",
+                 "--page PAGE", "RESULTS/../docs/results.md"):
+        assert text in flat
+
+
+@pytest.mark.parametrize("argv", [["run", "--task", "air_temperature"], ["reproduce", "--split", "spatial"]])
+def test_bad_invocations_still_fail(argv, tmp_path, capsys):
+    if argv[0] == "run":  # --encoder stays required for run
+        with pytest.raises(SystemExit):
+            main(argv)
+    else:
+        assert main([*argv, "--encoder", "wrap", "--no-report", "--results", str(tmp_path)]) == 2
+        assert "split kind" in capsys.readouterr().err

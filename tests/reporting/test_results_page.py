@@ -1,0 +1,43 @@
+"""The results page: its narrative must exist, and figure links follow the page's location."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from geobench.errors import DataError
+from geobench.reporting import results_page
+
+FIX = Path(__file__).parents[1] / "fixtures"
+
+
+def test_the_narrative_ships_with_its_caveat_sections():
+    sections = results_page.narrative_sections()
+    assert list(sections)[:3] == ["How to read these results", "Reading the hold-out numbers",
+                                  "Why our numbers differ from the published ones"]
+    assert all(body.startswith(f"## {title}\n") for title, body in sections.items())
+
+
+def test_a_missing_narrative_fails_loudly_and_writes_no_page(tmp_path, monkeypatch):
+    monkeypatch.setattr(results_page, "NARRATIVE", tmp_path / "narrative.md")
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "runs.jsonl").write_bytes((FIX / "runs_small.jsonl").read_bytes())
+    page = tmp_path / "docs" / "results.md"
+    with pytest.raises(DataError, match="narrative.md is missing"):
+        results_page.write_results_md(tmp_path / "results", page)
+    assert not page.exists()
+
+
+def test_figure_links_are_relative_to_the_page(tmp_path):
+    res = tmp_path / "results"
+    for rel in ("continents/air_temperature__linear__random_train0.6_val0.2.png", "maps/embedding_sh_L10.png",
+                "maps/africa_ecoregions_linear.png"):
+        (res / rel).parent.mkdir(parents=True, exist_ok=True)
+        (res / rel).write_bytes(b"")
+    lines = results_page.figure_lines(res, tmp_path / "docs")
+    assert "![air_temperature__linear__random_train0.6_val0.2](../results/continents/" \
+           "air_temperature__linear__random_train0.6_val0.2.png)" in lines
+    assert "![embedding_sh_L10](../results/maps/embedding_sh_L10.png)" in lines
+    assert "**air_temperature**, linear head, random split" in lines
+    deeper = results_page.figure_lines(res, tmp_path / "site" / "pages")
+    assert "![africa_ecoregions_linear](../../results/maps/africa_ecoregions_linear.png)" in deeper
