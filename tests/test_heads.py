@@ -288,3 +288,34 @@ def test_limit_threads_sets_and_restores():
         assert all(i["num_threads"] == 1 for i in threadpool_info() if i["user_api"] == "blas")
     assert torch.get_num_threads() == before
     assert "torch" in sys.modules
+
+
+# ------------------------------------------------------------------ scikit-learn estimators
+
+
+@pytest.mark.parametrize("name,opts", [("linear", {"alphas": (0.5, 5.0)}),
+                                       ("mlp", {"params": SMALL_MLP, "max_epochs": 5}),
+                                       ("lightgbm", {"params": {"n_estimators": 30}, "stopping_rounds": 5})])
+def test_heads_are_clonable_estimators(name, opts):
+    """get_params/set_params/clone follow scikit-learn: a clone refits to the same predictions."""
+    from sklearn.base import clone
+
+    X, y = synthetic(600, 8)
+    head = make_head(name, "regression", seed=4, **T1, **opts)
+    params = head.get_params()
+    assert params["seed"] == 4 and params["kind"] == "regression" and all(params[k] == v for k, v in opts.items())
+    twin = clone(head)
+    assert twin is not head and twin.get_params() == params and not hasattr(twin, "chosen_params_")
+    a = head.fit(X[:400], y[:400], eval_set=[(X[400:500], y[400:500])]).predict(X[500:])
+    b = twin.fit(X[:400], y[:400], eval_set=[(X[400:500], y[400:500])]).predict(X[500:])
+    np.testing.assert_array_equal(a, b)
+    other = clone(head).set_params(seed=5)
+    assert other.get_params()["seed"] == 5 and head.get_params()["seed"] == 4
+
+
+def test_heads_validate_parameters_in_fit():
+    head = make_head("linear", "regression", seed=0).set_params(kind="ordinal")
+    with pytest.raises(InputError, match="head kind must be one of"):
+        head.fit(np.zeros((4, 2)), np.arange(4.0))
+    with pytest.raises(InputError, match=r"eval_set must be a list of \(X_val, y_val\) pairs"):
+        make_head("mlp", "regression", seed=0).fit(np.zeros((4, 2)), np.arange(4.0), eval_set=[np.zeros((2, 2))])

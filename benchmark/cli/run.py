@@ -132,20 +132,20 @@ def cmd_reproduce(args) -> int:
     """Run (resumably) the grid, task by task, then regenerate every report artefact."""
     from geobench.errors import GeobenchError
     from geobench.evaluation.grid import SPLIT_KINDS, grid_plan, reproduce_tasks
-    from geobench.reporting.results_page import narrative_sections
-    from geobench.evaluation.runner import _expand
+    from geobench.evaluation.plan import expand
     from geobench.evaluation.runner import run_grid
+    from geobench.reporting.results_page import narrative_sections
 
     t0 = time.perf_counter()
     results = Path(args.results)
     page = Path(args.page) if args.page else default_page(results)
     if not args.no_report:
         narrative_sections()  # a missing narrative fails now, not after hours of grid
-    tasks = _expand(args.task, reproduce_tasks)
+    tasks = expand(args.task, reproduce_tasks)
     for t in tasks:
         _require_external_data(t)
     tasks = _check_names("reproducible task", tasks, reproduce_tasks())
-    kinds = _check_names("reproduce split kind", _expand(args.split, lambda: list(SPLIT_KINDS)), SPLIT_KINDS)
+    kinds = _check_names("reproduce split kind", expand(args.split, lambda: list(SPLIT_KINDS)), SPLIT_KINDS)
     n_run = 0
     failed = []
     for task, splits in ([] if args.report_only else grid_plan(tasks)):
