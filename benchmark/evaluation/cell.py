@@ -23,11 +23,13 @@ class Job:
     embed_seconds: float = 0.0
     n_boot: int = 1000
     plugins: tuple[str, ...] = ()  # --plugin modules, imported again inside each worker
+    command: str = ""  # the command line that ran the grid, for the record's provenance
 
 
 def fit_cell(job: Job) -> tuple[dict, pd.DataFrame | None]:
     """Worker: split, fit, predict and score one cell; returns (record dict, per-point test
-    predictions or None). Pure apart from reading caches."""
+    predictions or None; the driver writes them to the record's ``predictions`` path).
+    Pure apart from reading caches."""
     from geobench.evaluation.splits import apply_split, parse_split
     from geobench.heads import make_head, not_applicable_reason
     from geobench.registry import load_plugin
@@ -73,6 +75,7 @@ def fit_cell(job: Job) -> tuple[dict, pd.DataFrame | None]:
     record.ci95, record.warnings = {spec.primary_metric: ci}, warnings_
     record.timings = {"embed_s": job.embed_seconds, "fit_s": round(fit_s, 4), "predict_s": round(pred_s, 4),
                       "search_s": search_s, "cell_s": round(time.perf_counter() - t0, 4)}
+    record.predictions = c.predictions_file
     preds = pd.DataFrame({"row": te, "lon": df["lon"].to_numpy()[te], "lat": df["lat"].to_numpy()[te],
                           "continent": df["continent"].to_numpy()[te], "y": y[te], "pred": pred_col})
     return record.to_dict(), preds
@@ -90,6 +93,7 @@ def new_record(job: Job, points, n_train: int, n_val: int, n_test: int) -> RunRe
         provenance={"versions": versions(), "git_commit": git_commit(), "data_checksums": points.inputs,
                     "points_sha256": points.sha256, "weights_sha256": job.encoder_meta.get("weights_sha256"),
                     "n_duplicate_points": points.meta.get("n_duplicate_points"), "n_threads": job.n_threads,
+                    "command": job.command,
                     "continent_assigned_by_nearest": points.meta.get("continent_assigned_by_nearest")})
 
 

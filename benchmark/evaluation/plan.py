@@ -26,6 +26,15 @@ class Cell:
     def key(self) -> str:
         return record_key(self.task, self.encoder, self.head, self.split, self.seed, self.task_options)
 
+    @property
+    def predictions_file(self) -> str:
+        """Where this cell's per-point test predictions go, relative to the results folder:
+        ``predictions/<task>/<encoder>/<head>__<split>__seed<k>.parquet``."""
+        from geobench.cache import safe_name
+
+        return (f"predictions/{self.task}/{safe_name(self.encoder)}/"
+                f"{self.head}__{safe_name(self.split)}__seed{self.seed}.parquet")
+
 
 def expand(values: Iterable[Any], all_names: Callable[[], list[str]]) -> list[Any]:
     """Split comma lists, expand ``all`` with ``all_names()``, drop blanks and duplicates

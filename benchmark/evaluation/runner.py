@@ -59,18 +59,14 @@ def run_grid(tasks: Iterable[str], encoders: Iterable[Any], heads: Iterable[str]
     if executor != "serial" and not n_jobs:
         n_jobs = default_cores()  # resolved once, for both the pool size and the threads per worker
     n_threads = threads_per_worker(executor, n_jobs)
-    jobs = [replace(j, plugins=tuple(plugins)) for j in _embed_phase(todo, tune, n_threads, n_boot)]
+    jobs = [replace(j, plugins=tuple(plugins), command=command) for j in _embed_phase(todo, tune, n_threads, n_boot)]
     tracker = Tracker(tracking_uri, results_dir, command=command)
     from tqdm.auto import tqdm
 
     bar = tqdm(total=len(jobs), desc="fit", disable=not progress)
     try:
         for record, preds in run_jobs(fit_cell, jobs, executor=executor, n_jobs=n_jobs, scheduler=scheduler):
-            record["provenance"]["command"] = command
-            pred_path = None
-            if preds is not None:
-                pred_path = write_predictions(results_dir, record, preds)
-                record["predictions"] = str(pred_path.relative_to(results_dir))
+            pred_path = None if preds is None else write_predictions(results_dir / record["predictions"], preds)
             rec.append_records(runs_path, [record])
             tracker.log(record, pred_path)
             result.records.append(record)
@@ -112,12 +108,10 @@ def _embed_phase(todo: list[Cell], tune: bool, n_threads: int, n_boot: int) -> l
     return jobs
 
 
-def write_predictions(results_dir: Path, record: dict, preds: pd.DataFrame) -> Path:
-    """Per-point test predictions: ``results/predictions/<task>/<encoder>/<head>__<split>__seed<k>.parquet``."""
-    from geobench.cache import atomic_path, safe_name
+def write_predictions(p: Path, preds: pd.DataFrame) -> Path:
+    """Write per-point test predictions to Parquet ``p`` atomically (see ``Cell.predictions_file``)."""
+    from geobench.cache import atomic_path
 
-    p = (results_dir / "predictions" / record["task"] / safe_name(record["encoder"])
-         / f"{record['head']}__{safe_name(record['split'])}__seed{record['seed']}.parquet")
     with atomic_path(p) as tmp:
         preds.to_parquet(tmp, index=False)
     return p

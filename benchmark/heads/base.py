@@ -177,7 +177,7 @@ class Head(BaseEstimator):
             return self
         X_val = y_val = None
         if eval_set:
-            if len(eval_set[0]) != 2:
+            if not isinstance(eval_set[0], (tuple, list)) or len(eval_set[0]) != 2:
                 raise InputError("eval_set must be a list of (X_val, y_val) pairs, e.g. [(X_val, y_val)]")
             X_val, y_val = eval_set[0]
         X = as_2d_float(X, f"head {self.name!r} training X")

@@ -132,7 +132,7 @@ def test_plot_continents(air, tmp_path):
 
 
 def test_inaturalist_protocols(tmp_path, monkeypatch, empty_cache):
-    fixture = Path(__file__).parent / "fixtures" / "inat2018"
+    fixture = Path(__file__).resolve().parents[1] / "fixtures" / "inat2018"
     monkeypatch.setenv("GEOBENCH_INAT_DIR", str(fixture))
     res = run_grid(["inaturalist_2018"], ["wrap"], ["linear", "mlp", "lightgbm"], ["random"], 1,
                    results_dir=tmp_path, tracking_uri="none", progress=False, n_boot=0)
@@ -185,7 +185,7 @@ def test_reproduce_includes_inaturalist_only_when_its_data_is_configured(tmp_pat
     assert "inaturalist_2018" not in reproduce_tasks()
     assert main(["reproduce", "--task", "inaturalist_2018", "--encoder", "wrap", "--results", str(tmp_path)]) != 0
     assert "needs external data: set GEOBENCH_INAT_DIR" in capsys.readouterr().err
-    monkeypatch.setenv("GEOBENCH_INAT_DIR", str(Path(__file__).parent / "fixtures" / "inat2018"))
+    monkeypatch.setenv("GEOBENCH_INAT_DIR", str(Path(__file__).resolve().parents[1] / "fixtures" / "inat2018"))
     assert reproduce_tasks()[-1] == "inaturalist_2018"
     assert grid_plan(["inaturalist_2018"]) == [("inaturalist_2018", ["random"])]
 

@@ -13,7 +13,7 @@ from geobench.errors import DataError
 from geobench.tasks.base import load_task
 from geobench.tasks.inaturalist import features_for_points, load_image_features
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 INAT = FIXTURES / "inat2018"
 NAMES = ["Hylocichla mustelina", "Danaus plexippus", "Quercus robur", "Amanita muscaria", "Phascolarctos cinereus"]
 

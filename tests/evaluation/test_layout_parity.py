@@ -14,7 +14,7 @@ from pathlib import Path
 from geobench.evaluation.records import read_records
 from geobench.evaluation.runner import run_grid
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 VOLATILE = {"timestamp", "timings", "schema_version"}
 
 

@@ -28,7 +28,7 @@ from geobench.cache import sha256_file
 from geobench.evaluation.records import read_records
 from geobench.evaluation.runner import run_grid
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 GEOBENCH = str(Path(sys.executable).with_name("geobench"))  # the console script, as users run it
 AIR = "air_temperature/stationDataAll.csv"
 CLS_TASK, CLS_OPTS = "biome", {"n_points": 3000}

@@ -12,7 +12,7 @@ from geobench.baselines.sh import naive_spherical_harmonics, spherical_harmonics
 from geobench.encoding import get_encoder
 from geobench.errors import InputError
 
-SAT = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "satclip"
+SAT = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "satclip"
 
 
 @pytest.fixture(scope="module")

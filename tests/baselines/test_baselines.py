@@ -14,7 +14,7 @@ import pytest
 from geobench.encoding import ENCODERS, check_embedding, get_encoder
 from geobench.errors import InputError
 
-COORDS = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "satclip" / "coords.npy"
+COORDS = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "satclip" / "coords.npy"
 
 # name -> default dimension (S = frequency_num = 16)
 DEFAULT_DIMS = {"direct": 2, "cartesian3d": 3, "wrap": 4, "theory": 96, "grid": 64, "sphereC": 48,
