@@ -23,6 +23,7 @@ def plot_africa_ecoregions(results: Path, records: list[dict], *, head: str = "l
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from geobench.errors import DataError
     from geobench.evaluation.records import latest_by_key
     from geobench.evaluation.splits import apply_split, parse_split
     from geobench.tasks.base import load_task
@@ -40,6 +41,12 @@ def plot_africa_ecoregions(results: Path, records: list[dict], *, head: str = "l
     chosen = list({r["encoder"]: r for r in chosen}.values())[:6]
     rest = sorted((r for r in rs if r not in chosen), key=lambda r: -r["metrics"]["accuracy"])
     rs = chosen + rest[: 7 - len(chosen)]
+    missing = [r["predictions"] for r in rs if not (results / r["predictions"]).is_file()]
+    if missing:
+        raise DataError(f"the Africa ecoregions figure ({head}) needs the per-point predictions, and "
+                        f"{len(missing)} file(s) are missing under {results} (first: {missing[0]}); they are not "
+                        "committed with the results. Re-run those cells with --force to write them, or keep "
+                        "the committed figure")
     opts = rs[0].get("task_options") or {}
     pts = load_task("ecoregions", **opts)
     tr, _, _ = apply_split(pts.df, parse_split(split), seed)

@@ -41,3 +41,23 @@ def test_figure_links_are_relative_to_the_page(tmp_path):
     assert "**air_temperature**, linear head, random split" in lines
     deeper = results_page.figure_lines(res, tmp_path / "site" / "pages")
     assert "![africa_ecoregions_linear](../../results/maps/africa_ecoregions_linear.png)" in deeper
+
+
+def test_africa_figure_without_stored_predictions_is_skipped_with_the_reason(tmp_path, capsys):
+    """The committed results carry no predictions/ folder: the figure that needs them is skipped
+    with a message naming the missing file and the fix, and the other figures still get written."""
+    from geobench.errors import DataError
+    from geobench.evaluation.grid import AFRICA_FEWSHOT
+    from geobench.evaluation.records import append_records
+    from geobench.evaluation.splits import parse_split
+    from geobench.reporting.africa import plot_africa_ecoregions
+    from geobench.reporting.figures import write_figures
+
+    rec = {"key": "k", "task": "ecoregions", "split": str(parse_split(AFRICA_FEWSHOT)), "head": "linear", "seed": 0,
+           "encoder": "wrap", "status": "ok", "metrics": {"accuracy": 0.4}, "primary_metric": "accuracy",
+           "predictions": "predictions/ecoregions/wrap/linear__x__seed0.parquet"}
+    with pytest.raises(DataError, match=r"1 file\(s\) are missing .*linear__x__seed0.parquet.*--force"):
+        plot_africa_ecoregions(tmp_path, [rec])
+    append_records(tmp_path / "runs.jsonl", [rec])
+    assert write_figures(tmp_path, encoders=()) == []
+    assert "figure skipped: the Africa ecoregions figure (linear) needs the per-point predictions" in capsys.readouterr().out
