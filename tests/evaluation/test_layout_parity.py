@@ -3,7 +3,8 @@
 ``fixtures/grid_before_layout.jsonl`` was written by the code at commit 597df37 (before the
 move into data/, evaluation/, heads/, reporting/) with exactly the calls below. The records
 must be equal once the fields that legitimately differ are removed: the timestamp, the
-timings, the git commit, and ``schema_version`` (added by the change).
+timings, the git commit, ``schema_version`` (added by the change), and the fingerprint of the
+external iNaturalist folder (its path and file mtimes, which differ in every checkout).
 """
 from __future__ import annotations
 
@@ -20,7 +21,9 @@ VOLATILE = {"timestamp", "timings", "schema_version"}
 
 def comparable(r: dict) -> dict:
     r = {k: v for k, v in r.items() if k not in VOLATILE}
-    r["provenance"] = {k: v for k, v in r["provenance"].items() if k != "git_commit"}
+    prov = {k: v for k, v in r["provenance"].items() if k != "git_commit"}
+    prov["data_checksums"] = {k: v for k, v in prov["data_checksums"].items() if not k.startswith("external")}
+    r["provenance"] = prov
     return json.loads(json.dumps(r, sort_keys=True))
 
 
