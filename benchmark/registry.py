@@ -33,7 +33,11 @@ class Registry(Generic[T]):
     _loaded: bool = False
 
     def register(self, name: str, obj: T | None = None) -> Any:
-        """Register ``obj`` under ``name``; usable as ``@registry.register("name")``."""
+        """Register ``obj`` under ``name``; usable as ``@registry.register("name")``.
+
+        The built-in modules are loaded first, so a later registration under a built-in's name
+        (a ``--plugin``) replaces the built-in, whatever the import order."""
+        self._load()
         if obj is not None:
             self._add(name, obj)
             return obj

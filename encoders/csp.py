@@ -36,7 +36,7 @@ PREFIX = "model.location."
 
 
 def csp_hparams(cfg) -> dict:
-    """``hyper_parameters`` of a CSP checkpoint from a :class:`PretrainConfig`."""
+    """``hyper_parameters`` of a CSP checkpoint from a :class:`~geobench.encoders.pretraining.config.CSPConfig`."""
     return {"le_type": "space2vec-grid", "pe_type": "csp-ffn", "frequency_num": int(cfg.csp_frequency_num),
             "min_radius": float(cfg.csp_min_radius), "max_radius": float(cfg.csp_max_radius),
             "capacity": int(cfg.csp_hidden), "num_hidden_layers": int(cfg.csp_layers),

@@ -136,15 +136,19 @@ class RCFeaturizer:
         # machine is busy, and makes the features independent of the thread count.
         workers = min(self.threads or default_threads(), -(-a.shape[0] // chunk))
         starts = range(0, a.shape[0], chunk)
-        with limit_threads(1):  # restores the previous torch and BLAS limits on exit
-            if workers <= 1:
-                for s in starts:
-                    work(s)
-            else:
-                from concurrent.futures import ThreadPoolExecutor
+        prev = torch.get_num_threads()
+        try:
+            with limit_threads(1):
+                if workers <= 1:
+                    for s in starts:
+                        work(s)
+                else:
+                    from concurrent.futures import ThreadPoolExecutor
 
-                with ThreadPoolExecutor(workers, initializer=torch.set_num_threads, initargs=(1,)) as ex:
-                    list(ex.map(work, starts))
+                    with ThreadPoolExecutor(workers, initializer=torch.set_num_threads, initargs=(1,)) as ex:
+                        list(ex.map(work, starts))
+        finally:
+            torch.set_num_threads(prev)
         return out
 
     def fit_transform(self, images: np.ndarray) -> np.ndarray:

@@ -26,7 +26,7 @@ def holdout_split(task: str) -> str | None:
 def reproduce_tasks() -> list[str]:
     """The offline tasks, plus each external-data task whose data folder is configured
     (iNaturalist 2018 when ``$GEOBENCH_INAT_DIR`` is set)."""
-    from geobench.evaluation.runner import offline_tasks
+    from geobench.evaluation.plan import offline_tasks
     from geobench.tasks.base import TASKS
 
     ext = [n for n, e in TASKS.items() if e.spec.needs_external and os.environ.get(e.spec.needs_external)]

@@ -114,10 +114,15 @@ def test_pretraining_reads_only_imagery_and_the_land_mask(tmp_path, monkeypatch,
     from geobench.encoders import imagery
     from geobench.encoders.rcf import RCFeaturizer
 
+    from geobench.data import fetching
+
     names: list[str] = []
-    orig_declared, orig_fetch = gdata.get_declared, gdata.fetch
-    monkeypatch.setattr(gdata, "get_declared", lambda name, *a, **k: (names.append(name), orig_declared(name, *a, **k))[1])
-    monkeypatch.setattr(gdata, "fetch", lambda name, *a, **k: (names.append(name), orig_fetch(name, *a, **k))[1])
+    orig_declared, orig_fetch = fetching.get_declared, fetching.fetch
+    # both the package's names and the module's own (checksums() calls fetching.get_declared)
+    for mod in (gdata, fetching):
+        monkeypatch.setattr(mod, "get_declared",
+                            lambda name, *a, **k: (names.append(name), orig_declared(name, *a, **k))[1])
+        monkeypatch.setattr(mod, "fetch", lambda name, *a, **k: (names.append(name), orig_fetch(name, *a, **k))[1])
     seen: list[np.ndarray] = []
     orig_transform = RCFeaturizer.transform
 

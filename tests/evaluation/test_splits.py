@@ -11,10 +11,9 @@ from geobench.evaluation.splits import apply_split, parse_split
 
 @pytest.fixture(scope="module")
 def pts():
-    rng = np.random.default_rng(1)
-    n = 5000
-    lon = rng.uniform(-180, 180, n)
-    lat = np.rad2deg(np.arcsin(rng.uniform(-1, 1, n)))
+    from geobench.tasks.sampling import sample_sphere
+
+    lon, lat = sample_sphere(5000, seed=1).T
     cont = np.where(lon > 60, "Asia", np.where((lon > -20) & (lat < 35), "Africa", "Europe"))
     return pd.DataFrame({"lon": lon, "lat": lat, "continent": cont})
 
