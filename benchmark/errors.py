@@ -31,3 +31,7 @@ class CheckpointError(GeobenchError):
 
 class NotApplicableError(GeobenchError):
     """A head or protocol cannot run on this task; the cell is recorded as not applicable, never retried."""
+
+
+class DuplicateNameError(GeobenchError, ValueError):
+    """A task, encoder or head name that is already registered (pass ``override=True`` to replace it)."""

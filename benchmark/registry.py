@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import warnings
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import Any, Callable, Generic, Iterable, TypeVar
 
-from geobench.errors import UnknownNameError
+from geobench.errors import DuplicateNameError, UnknownNameError
 
 T = TypeVar("T")
 
@@ -22,36 +23,48 @@ T = TypeVar("T")
 class Registry(Generic[T]):
     """A name -> object map for one kind of thing (``task``, ``encoder``, ``head``).
 
-    ``builtin_modules`` are imported on first lookup (they register via the decorator);
-    ``entry_point_group`` is scanned once, after them.
+    ``builtin_modules`` are imported on first use (they register via the decorator);
+    ``entry_point_group`` is scanned once, after them. A name is registered once: a second
+    registration raises :class:`DuplicateNameError` unless ``override=True`` (re-running the
+    same definition, e.g. a module reload, is not a duplicate). An entry point that fails to
+    load is reported by name (a warning, and an error when that name is asked for) and never
+    breaks other lookups. ``on_entry_point(name, obj)`` adapts an entry point's object.
     """
 
     kind: str
     builtin_modules: tuple[str, ...] = ()
     entry_point_group: str | None = None
+    on_entry_point: Callable[[str, Any], T] | None = None
     _items: dict[str, T] = field(default_factory=dict)
+    _broken: dict[str, str] = field(default_factory=dict)
     _loaded: bool = False
 
-    def register(self, name: str, obj: T | None = None) -> Any:
+    def register(self, name: str, obj: T | None = None, *, override: bool = False) -> Any:
         """Register ``obj`` under ``name``; usable as ``@registry.register("name")``.
 
-        The built-in modules are loaded first, so a later registration under a built-in's name
-        (a ``--plugin``) replaces the built-in, whatever the import order."""
+        The built-in modules are loaded first, so a registration under a built-in's name (a
+        ``--plugin``) is caught as a duplicate whatever the import order."""
         self._load()
         if obj is not None:
-            self._add(name, obj)
+            self._add(name, obj, override)
             return obj
 
         def deco(o: T) -> T:
-            self._add(name, o)
+            self._add(name, o, override)
             return o
 
         return deco
 
-    def _add(self, name: str, obj: T) -> None:
+    def _add(self, name: str, obj: T, override: bool = False) -> None:
         if not name or ":" in name or "," in name:
             raise ValueError(f"invalid {self.kind} name {name!r}: no ':' or ',' allowed")
+        old = self._items.get(name)
+        if old is not None and not override and _defined_at(old) != _defined_at(obj):
+            raise DuplicateNameError(
+                f"{self.kind} {name!r} is already registered (by {_defined_at(old)}); {_defined_at(obj)} cannot "
+                f"register it again. Choose another name, or pass override=True to replace it on purpose")
         self._items[name] = obj
+        self._broken.pop(name, None)
 
     def _load(self) -> None:
         if self._loaded:
@@ -61,12 +74,22 @@ class Registry(Generic[T]):
             importlib.import_module(mod)
         if self.entry_point_group:
             for ep in entry_points(group=self.entry_point_group):
-                if ep.name in self._items:
-                    continue
-                obj = ep.load()
-                # An entry point may point at a module (which registers itself) or an object.
-                if not isinstance(obj, type(importlib)) and ep.name not in self._items:
-                    self._add(ep.name, obj)
+                self._load_entry_point(ep)
+
+    def _load_entry_point(self, ep: Any) -> None:
+        where = f"entry point {ep.name!r} = {ep.value!r} (group {self.entry_point_group}"
+        where += f", package {ep.dist.name})" if getattr(ep, "dist", None) else ")"
+        if ep.name in self._items:
+            warnings.warn(f"{where} ignored: {self.kind} {ep.name!r} is already registered", stacklevel=3)
+            return
+        try:
+            obj = ep.load()
+            # An entry point may name a module (which registers itself) or an object.
+            if not isinstance(obj, type(importlib)) and ep.name not in self._items:
+                self._add(ep.name, self.on_entry_point(ep.name, obj) if self.on_entry_point else obj)
+        except Exception as e:  # a broken third-party package must not break other lookups
+            self._broken[ep.name] = f"{where} failed to load: {type(e).__name__}: {e}"
+            warnings.warn(self._broken[ep.name] + "; fix or uninstall that package", stacklevel=3)
 
     def names(self) -> list[str]:
         self._load()
@@ -81,11 +104,21 @@ class Registry(Generic[T]):
         try:
             return self._items[name]
         except KeyError:
+            if name in self._broken:
+                raise UnknownNameError(f"{self.kind} {name!r} cannot be used: {self._broken[name]}. Fix or "
+                                       "uninstall that package") from None
             raise UnknownNameError(unknown_name_message(self.kind, name, self._items)) from None
 
     def items(self) -> Iterable[tuple[str, T]]:
         self._load()
         return sorted(self._items.items())
+
+
+def _defined_at(obj: Any) -> str:
+    """Where a registered object is defined (``module.qualname`` of the class, factory or builder)."""
+    o = getattr(obj, "factory", None) or getattr(obj, "build", None) or obj
+    mod, qual = getattr(o, "__module__", None), getattr(o, "__qualname__", None)
+    return f"{mod}.{qual}" if mod and qual else repr(o)
 
 
 def unknown_name_message(kind: str, name: str, valid: Iterable[str]) -> str:
@@ -168,4 +201,10 @@ def _convert(v: str, default: Any) -> Any:
         return float(v)
     if isinstance(default, tuple):
         return tuple(float(x) for x in v.split("/"))
+    if default is None:  # an optional number: int, else float, else the string
+        for conv in (int, float):
+            try:
+                return conv(v)
+            except ValueError:
+                pass
     return v

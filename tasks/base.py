@@ -97,8 +97,9 @@ TASKS: Registry[TaskEntry] = Registry(
 )
 
 
-def register_task(spec: TaskSpec) -> Callable:
-    """Decorator registering ``build(**options) -> DataFrame`` under ``spec.name``."""
+def register_task(spec: TaskSpec, *, override: bool = False) -> Callable:
+    """Decorator registering ``build(**options) -> DataFrame`` under ``spec.name``. A name
+    already registered raises DuplicateNameError unless ``override=True``."""
     if spec.kind not in ("regression", "classification"):
         raise ValueError(f"task kind must be regression or classification, got {spec.kind!r}")
     if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.+-]*", spec.name) or ".." in spec.name:
@@ -107,7 +108,7 @@ def register_task(spec: TaskSpec) -> Callable:
                          "(no path separators, no leading '.', no '..')")
 
     def deco(build: Callable[..., pd.DataFrame]) -> Callable[..., pd.DataFrame]:
-        TASKS.register(spec.name, TaskEntry(spec, build))
+        TASKS.register(spec.name, TaskEntry(spec, build), override=override)
         return build
 
     return deco

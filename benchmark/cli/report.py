@@ -1,13 +1,15 @@
 """``geobench leaderboard`` and ``geobench plot``: outputs derived from ``runs.jsonl``."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
+
+from geobench.evaluation.records import default_results_dir
 
 
 def add_parsers(sub) -> None:
     p = sub.add_parser("leaderboard", help="write results/leaderboard.csv and .md from runs.jsonl")
-    p.add_argument("--results", default=os.environ.get("GEOBENCH_RESULTS", "results"))
+    p.add_argument("--results", default=str(default_results_dir()),
+                   help="results folder (default: $GEOBENCH_RESULTS or geobench-results; the committed grid: results)")
     p.set_defaults(func=cmd_leaderboard)
 
     p = sub.add_parser("plot", help="plots from runs.jsonl")
@@ -16,7 +18,8 @@ def add_parsers(sub) -> None:
     p.add_argument("--head", default="linear")
     p.add_argument("--split", default="random")
     p.add_argument("--encoder", nargs="+", default=None)
-    p.add_argument("--results", default=os.environ.get("GEOBENCH_RESULTS", "results"))
+    p.add_argument("--results", default=str(default_results_dir()),
+                   help="results folder (default: $GEOBENCH_RESULTS or geobench-results; the committed grid: results)")
     p.set_defaults(func=cmd_plot)
 
 

@@ -11,10 +11,12 @@ import os
 import time
 from pathlib import Path
 
+from geobench.evaluation.records import default_results_dir
+
 # `geobench reproduce` defaults: the full grid (5 seeds, all heads, all encoders, all tasks and
 # split kinds, on a joblib pool)
 GRID_DEFAULTS = {"task": ["all"], "split": ["all"], "encoder": ["all"], "head": ["linear", "mlp", "lightgbm"],
-                 "seeds": 5, "executor": "joblib"}
+                 "seeds": 5, "executor": "joblib", "results": "results"}
 
 
 def add_run_args(p: argparse.ArgumentParser, *, grid: bool = False) -> None:
@@ -24,12 +26,15 @@ def add_run_args(p: argparse.ArgumentParser, *, grid: bool = False) -> None:
                    help="a subset of the grid's tasks (the offline tasks, plus external-data tasks whose data "
                    "folder is set)" if grid else "task names, comma/space separated, or 'all' (offline tasks)")
     p.add_argument("--encoder", nargs="+", required=not grid, help="encoder specs, e.g. wrap sh:L=40, or 'all'")
-    p.add_argument("--head", nargs="+", default=["linear"], help="linear, mlp, lightgbm (or 'all')")
+    p.add_argument("--head", nargs="+", default=["linear"],
+                   help="head specs: linear, mlp, lightgbm, with options as for encoders (mlp:max_epochs=50), or 'all'")
     p.add_argument("--split", nargs="+", default=["random"],
                    help="a subset of the grid's split kinds: random, spatial_block, continent" if grid
                    else "random | spatial_block[:deg=10] | continent[:Africa][:fewshot=0.01]")
     p.add_argument("--seeds", type=int, default=3, help="number of seeds (0..N-1)")
-    p.add_argument("--results", default=os.environ.get("GEOBENCH_RESULTS", "results"), help="results folder")
+    p.add_argument("--results", default=str(default_results_dir()),
+                   help="results folder (reproduce: the reference grid in results/)" if grid else
+                   "results folder (default: $GEOBENCH_RESULTS or geobench-results)")
     p.add_argument("--force", action="store_true", help="re-run cells already in runs.jsonl")
     p.add_argument("--tune", action="store_true", help="larger hyper-parameter search for the MLP head")
     p.add_argument("--executor", default="serial", choices=["serial", "joblib", "dask"], help="how cells are run")
@@ -88,7 +93,7 @@ def cmd_run(args) -> int:
           f"{res.wall_seconds:.1f}s")
     if res.records:
         _print_summary(res.records)
-        print(f"results: {Path(args.results) / 'runs.jsonl'}  (then `geobench leaderboard`)")
+    print(f"results: {Path(args.results) / 'runs.jsonl'}\nleaderboard: geobench leaderboard --results {args.results}")
     return 0
 
 

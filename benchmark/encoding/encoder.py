@@ -90,30 +90,40 @@ ENCODERS: Registry[EncoderEntry] = Registry(
 
 
 def register_encoder(name: str, *, kind: str, citation: str = "", license: str = "",
-                     description: str = "") -> Callable:
+                     description: str = "", override: bool = False) -> Callable:
     """Decorator registering an encoder factory ``f(**options) -> Encoder`` under ``name``.
 
     Options are keyword arguments with defaults; ``name:key=value`` strings are converted
-    to the default's type.
+    to the default's type. A name already registered raises DuplicateNameError unless
+    ``override=True``.
     """
 
     def deco(factory: Callable[..., Encoder]) -> Callable[..., Encoder]:
         ENCODERS.register(name, EncoderEntry(name, factory, kind, citation, license,
-                                             description or (factory.__doc__ or "").strip().split("\n")[0]))
+                                             description or (factory.__doc__ or "").strip().split("\n")[0]),
+                          override=override)
         return factory
 
     return deco
 
 
 def canonical_spec(name: str, opts: dict[str, Any]) -> str:
-    """``name:k=v`` with keys sorted: the encoder's identity in caches and records."""
-    return ":".join([name] + [f"{k}={opts[k]}" for k in sorted(opts)])
+    """``name:k=v`` with keys sorted (tuples as ``a/b``, so the spec parses back): the name an
+    encoder or head has in caches and records."""
+    fmt = lambda v: "/".join(map(str, v)) if isinstance(v, tuple) else str(v)  # noqa: E731
+    return ":".join([name] + [f"{k}={fmt(opts[k])}" for k in sorted(opts)])
 
 
-def get_encoder(spec: "str | Encoder | Callable[[np.ndarray], np.ndarray]", *, name: str | None = None) -> Encoder:
+def get_encoder(spec: "str | Encoder | Callable[[np.ndarray], np.ndarray]", *, name: str | None = None,
+                version: str | int | None = None) -> Encoder:
     """Resolve a registered ``name[:key=value...]``, an object with ``encode``, or a callable.
 
-    The returned encoder's ``meta`` has ``spec`` (the canonical id) and ``kind``.
+    The returned encoder's ``meta`` has ``spec`` (the canonical id) and ``kind``. A user
+    encoder (object or callable) also gets ``code_fingerprint`` (its code, see
+    :func:`geobench.evaluation.identity.code_fingerprint`) and, if given, ``version``: both are
+    part of every result's identity, so editing the function, or passing a new ``version``
+    when something the fingerprint cannot see changed (weights in a file, a global array),
+    gives new results instead of old ones.
     """
     if isinstance(spec, str):
         base, raw = parse_spec(spec)
@@ -126,18 +136,27 @@ def get_encoder(spec: "str | Encoder | Callable[[np.ndarray], np.ndarray]", *, n
         enc.meta.setdefault("citation", entry.citation)
         enc.meta["spec"] = canonical_spec(base, opts)
         return enc
+    from geobench.evaluation.identity import code_fingerprint
+
     if hasattr(spec, "encode"):
         enc = spec
         if not hasattr(enc, "meta"):
             enc.meta = {}
+        if enc.meta.get("kind", "user") == "user" and "code_fingerprint" not in enc.meta:
+            enc.meta["code_fingerprint"] = code_fingerprint(enc)
         enc.meta.setdefault("spec", name or getattr(enc, "name", type(enc).__name__))
         enc.meta.setdefault("kind", "user")
-        return enc
-    if callable(spec):
+    elif callable(spec):
         nm = name or getattr(spec, "__name__", "user_fn")
         probe = np.asarray(spec(np.array([[0.0, 0.0]])))
-        return ArrayEncoder(nm, int(probe.reshape(1, -1).shape[1]), spec, {"spec": nm, "kind": "user"})
-    raise InputError(f"cannot use {spec!r} as an encoder: pass a registered name, an object with encode(), or a callable")
+        enc = ArrayEncoder(nm, int(probe.reshape(1, -1).shape[1]), spec,
+                           {"spec": nm, "kind": "user", "code_fingerprint": code_fingerprint(spec)})
+    else:
+        raise InputError(f"cannot use {spec!r} as an encoder: pass a registered name, an object with encode(), "
+                         "or a callable")
+    if version is not None:
+        enc.meta["version"] = str(version)
+    return enc
 
 
 def encoder_id(enc: Encoder) -> str:

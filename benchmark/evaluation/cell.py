@@ -18,7 +18,6 @@ class Job:
     cell: Cell
     encoder_meta: dict
     emb_path: str
-    tune: bool = False
     n_threads: int = 2
     embed_seconds: float = 0.0
     n_boot: int = 1000
@@ -32,6 +31,7 @@ def fit_cell(job: Job) -> tuple[dict, pd.DataFrame | None]:
     Pure apart from reading caches."""
     from geobench.evaluation.splits import apply_split, parse_split
     from geobench.heads import make_head, not_applicable_reason
+    from geobench.heads.base import parse_head_spec
     from geobench.registry import load_plugin
     from geobench.tasks.base import load_task
     from geobench.threads import limit_threads
@@ -46,7 +46,8 @@ def fit_cell(job: Job) -> tuple[dict, pd.DataFrame | None]:
     tr, va, te = apply_split(df, parse_split(c.split), c.seed)
     n_classes = len(points.classes) if points.classes else None
     record = new_record(job, points, tr.size, va.size, te.size)
-    reason = not_applicable_reason(c.head, spec.kind, n_classes)
+    head_name, head_opts = parse_head_spec(c.head)
+    reason = not_applicable_reason(head_name, spec.kind, n_classes)
     if reason:
         return record.not_applicable(reason).to_dict(), None
     if spec.protocol:  # a task with its own evaluation protocol (iNaturalist)
@@ -58,8 +59,8 @@ def fit_cell(job: Job) -> tuple[dict, pd.DataFrame | None]:
             warnings_.append(f"{unseen.size} class(es) occur in test but not in train ({c.split}); "
                              "they can never be predicted")
     with limit_threads(job.n_threads):
-        head = make_head(c.head, spec.kind, seed=c.seed, n_threads=job.n_threads, tune=job.tune,
-                         n_classes=n_classes)
+        head = make_head(head_name, spec.kind, seed=c.seed, n_threads=job.n_threads, tune=c.tune,
+                         n_classes=n_classes, **head_opts)
         Xtr, Xva, Xte = (np.asarray(X[i]) for i in (tr, va, te))
         t_fit = time.perf_counter()
         head.fit(Xtr, y[tr], eval_set=[(Xva, y[va])] if va.size else None)
@@ -87,7 +88,7 @@ def new_record(job: Job, points, n_train: int, n_val: int, n_test: int) -> RunRe
 
     c, spec = job.cell, points.spec
     return RunRecord(
-        key=c.key, task=c.task, task_version=spec.version, task_options=c.task_options, kind=spec.kind,
+        key=c.key, identity=c.identity, setting=c.setting, task=c.task, task_version=spec.version, task_options=c.task_options, kind=spec.kind,
         encoder=c.encoder, encoder_meta=job.encoder_meta, head=c.head, split=c.split, seed=c.seed,
         n_train=int(n_train), n_val=int(n_val), n_test=int(n_test), primary_metric=spec.primary_metric,
         provenance={"versions": versions(), "git_commit": git_commit(), "data_checksums": points.inputs,

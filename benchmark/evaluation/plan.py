@@ -1,18 +1,25 @@
-"""The plan: every (task, encoder, head, split, seed) cell of a grid, validated and keyed
-before any data is loaded."""
+"""The plan: every (task, encoder, head, split, seed) cell of a grid, validated and identified
+by its content (:mod:`.identity`) before any embedding or fitting.
+
+Planning loads each task's points (from the cache after the first build) and builds each
+encoder once, because a cell's identity holds the points' sha256 and the encoder's weights
+sha256 / code fingerprint.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
-from geobench.evaluation.records import record_key
+from geobench.evaluation.identity import (cell_key, digest, encoder_identity, head_identity, setting_of,
+                                         task_identity)
 
 
 @dataclass(frozen=True)
 class Cell:
-    """One result cell. ``encoder`` is the canonical spec; ``split`` the canonical split string;
-    ``task_options`` only the options this task accepts. ``encoder_obj`` is a user encoder
-    object (None for registered specs); it is not part of the cell's identity."""
+    """One result cell. ``encoder`` and ``head`` are canonical specs, ``split`` the canonical
+    split string, ``task_options`` only the options given for this task. ``identity`` is the
+    cell's content (see :mod:`geobench.evaluation.identity`); ``encoder_obj`` the built
+    encoder (never sent to workers, not part of equality)."""
 
     task: str
     encoder: str
@@ -20,20 +27,29 @@ class Cell:
     split: str
     seed: int
     task_options: dict = field(default_factory=dict)
+    tune: bool = False
+    identity: dict = field(default_factory=dict)
     encoder_obj: Any = field(default=None, compare=False, repr=False)
 
     @property
     def key(self) -> str:
-        return record_key(self.task, self.encoder, self.head, self.split, self.seed, self.task_options)
+        """Readable prefix plus the digest of the identity: ``task|encoder|head|split|seed#<16 hex>``."""
+        return cell_key(self.identity, self.task, self.encoder, self.head, self.split, self.seed)
+
+    @property
+    def setting(self) -> str:
+        """Digest of the identity without the seed: the rows one leaderboard cell averages."""
+        return setting_of(self.identity)
 
     @property
     def predictions_file(self) -> str:
         """Where this cell's per-point test predictions go, relative to the results folder:
-        ``predictions/<task>/<encoder>/<head>__<split>__seed<k>.parquet``."""
+        ``predictions/<task>/<encoder>/<head>__<split>__seed<k>__<digest>.parquet`` (the digest
+        keeps cells that differ only in content, or in characters a file name cannot hold, apart)."""
         from geobench.cache import safe_name
 
-        return (f"predictions/{self.task}/{safe_name(self.encoder)}/"
-                f"{self.head}__{safe_name(self.split)}__seed{self.seed}.parquet")
+        return (f"predictions/{self.task}/{safe_name(self.encoder)}/{safe_name(self.head)}__"
+                f"{safe_name(self.split)}__seed{self.seed}__{digest(self.identity, 12)}.parquet")
 
 
 def expand(values: Iterable[Any], all_names: Callable[[], list[str]]) -> list[Any]:
@@ -75,27 +91,37 @@ def options_for(task: str, task_options: dict | None) -> dict:
 
 
 def plan(tasks: list[str], encoders: list[Any], heads: list[str], splits: list[str], seeds: list[int],
-         *, task_options: dict | None = None) -> list[Cell]:
+         *, task_options: dict | None = None, tune: bool = False) -> list[Cell]:
     """Validate every name and return the cells in (task, encoder, head, split, seed) order.
 
-    ``encoders`` holds registered spec strings or user encoder objects/callables.
+    ``encoders`` holds registered spec strings or user encoder objects/callables; ``heads``
+    holds head specs (``linear``, ``mlp:max_epochs=50``). Names and options are checked
+    before any task is loaded.
     """
     from geobench.encoding import get_encoder, resolve_spec
     from geobench.evaluation.splits import parse_split
-    from geobench.heads import HEADS
-    from geobench.tasks.base import TASKS
+    from geobench.heads.base import canonical_head_spec
+    from geobench.tasks.base import TASKS, load_task
 
     for t in tasks:
         TASKS.get(t)
-    for h in heads:
-        HEADS.get(h)
+    head_specs = [canonical_head_spec(h) for h in heads]
     split_strs = [str(parse_split(s)) for s in splits]
-    enc_specs: list[tuple[str, Any]] = []
     for e in encoders:
         if isinstance(e, str):
-            enc_specs.append((resolve_spec(e), None))
-        else:
-            obj = get_encoder(e)
-            enc_specs.append((obj.meta["spec"], obj))
-    return [Cell(t, spec, h, s, int(seed), options_for(t, task_options), obj)
-            for t in tasks for spec, obj in enc_specs for h in heads for s in split_strs for seed in seeds]
+            resolve_spec(e)  # names and options, before anything is built
+    built = [get_encoder(e) for e in encoders]
+    heads_id = {h: head_identity(h, tune) for h in head_specs}
+    cells = []
+    for t in tasks:
+        opts = options_for(t, task_options)
+        task_id = task_identity(load_task(t, **opts))
+        for enc in built:
+            enc_id = encoder_identity(enc)
+            for h in head_specs:
+                for s in split_strs:
+                    for seed in seeds:
+                        identity = {"task": task_id, "encoder": enc_id, "head": heads_id[h], "split": s,
+                                    "seed": int(seed)}
+                        cells.append(Cell(t, enc.meta["spec"], h, s, int(seed), opts, tune, identity, enc))
+    return cells

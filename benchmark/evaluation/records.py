@@ -1,7 +1,8 @@
 """Run records: one JSON line per finished (task, encoder, head, split, seed) in ``runs.jsonl``.
 
 A record is built in one place, :class:`RunRecord`; ``schema_version`` numbers its layout
-(rows written before the field existed have the version-1 layout).
+(``docs/records.md`` lists every field). Rows of an older layout are upgraded when read
+(:func:`upgrade`), so every reader sees the current one.
 
 ``runs.jsonl`` is the source of truth. Writers append whole lines under an exclusive file
 lock (``runs.jsonl.lock``, via ``filelock``) with a single ``write`` and an ``fsync``, so
@@ -24,7 +25,8 @@ from filelock import FileLock
 from geobench.errors import DataError
 
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+DEFAULT_RESULTS = "geobench-results"
 
 OK, NOT_APPLICABLE = "ok", "not_applicable"
 
@@ -37,6 +39,8 @@ class RunRecord:
     Optional fields that are None are left out of the JSON line."""
 
     key: str
+    identity: dict
+    setting: str
     task: str
     task_version: int
     task_options: dict
@@ -73,10 +77,33 @@ class RunRecord:
         return {k: v for k, v in asdict(self).items() if v is not None}
 
 
-def record_key(task: str, encoder: str, head: str, split: str, seed: int, task_options: dict | None = None) -> str:
-    """The identity of a result row. Task options other than the defaults are part of it."""
-    opts = "" if not task_options else json.dumps(task_options, sort_keys=True)
-    return "|".join([task, encoder, head, split, str(seed), opts])
+def default_results_dir() -> Path:
+    """Where ``geobench run`` and ``geobench.evaluate`` write by default: ``$GEOBENCH_RESULTS``,
+    else ``geobench-results`` in the working directory. The committed reference grid in the
+    repository's ``results/`` is written by ``geobench reproduce`` only."""
+    return Path(os.environ.get("GEOBENCH_RESULTS") or DEFAULT_RESULTS)
+
+
+def upgrade(r: dict[str, Any]) -> dict[str, Any]:
+    """A record in the current layout. Version 1 (no ``schema_version``) had a key of the
+    names only; its identity is rebuilt from the stored fields, with the head's options
+    unknown (``params``/``tune``/``version`` None, as version 1 did not record them), so an
+    upgraded row never stands in for a cell run now. ``upgraded_from`` and ``legacy_key``
+    say where it came from."""
+    if r.get("schema_version", 1) >= SCHEMA_VERSION:
+        return r
+    from geobench.evaluation.identity import cell_key, setting_of
+
+    prov = r.get("provenance") or {}
+    weights = prov.get("weights_sha256") or (r.get("encoder_meta") or {}).get("weights_sha256")
+    identity = {"task": {"name": r["task"], "version": r.get("task_version"), "options": r.get("task_options") or {},
+                         "points_sha256": prov.get("points_sha256")},
+                "encoder": {"spec": r["encoder"], "weights_sha256": weights},
+                "head": {"name": r["head"], "params": None, "tune": None, "version": None},
+                "split": r["split"], "seed": r["seed"]}
+    return {**r, "legacy_key": r["key"], "identity": identity, "setting": setting_of(identity),
+            "key": cell_key(identity, r["task"], r["encoder"], r["head"], r["split"], r["seed"]),
+            "schema_version": SCHEMA_VERSION, "upgraded_from": r.get("schema_version", 1)}
 
 
 def append_records(path: Path, records: Iterable[dict[str, Any]]) -> None:
@@ -116,8 +143,8 @@ def _json_default(o: Any) -> Any:
 
 
 def read_records(path: Path, *, warn: bool = True) -> list[dict[str, Any]]:
-    """All complete records in file order. Torn or invalid lines (not JSON, or not an object
-    with a string ``key``) are skipped with a warning."""
+    """All complete records in file order, in the current layout (see :func:`upgrade`). Torn
+    or invalid lines (not JSON, or not an object with a string ``key``) are skipped with a warning."""
     path = Path(path)
     if not path.exists():
         return []
@@ -132,13 +159,25 @@ def read_records(path: Path, *, warn: bool = True) -> list[dict[str, Any]]:
             except (json.JSONDecodeError, UnicodeDecodeError):
                 bad += 1
                 continue
-            if isinstance(r, dict) and isinstance(r.get("key"), str):
-                out.append(r)
-            else:  # valid JSON but not a result row (a foreign tool, a hand edit)
+            rec = _as_record(r)
+            if rec is None:  # valid JSON but not a result row (a foreign tool, a hand edit)
                 bad += 1
+            else:
+                out.append(rec)
     if bad and warn:
         warnings.warn(f"{path}: skipped {bad} incomplete or invalid line(s)", stacklevel=2)
     return out
+
+
+REQUIRED = ("key", "task", "encoder", "head", "split", "seed")  # every layout; version 2 adds identity, setting
+
+
+def _as_record(r: Any) -> dict[str, Any] | None:
+    """``r`` upgraded to the current layout, or None if it is not a result row."""
+    if not (isinstance(r, dict) and isinstance(r.get("key"), str) and all(k in r for k in REQUIRED)):
+        return None
+    r = upgrade(r)
+    return r if isinstance(r.get("identity"), dict) and isinstance(r.get("setting"), str) else None
 
 
 def done_keys(path: Path) -> set[str]:

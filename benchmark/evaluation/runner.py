@@ -24,14 +24,18 @@ from geobench.evaluation.plan import Cell, expand, offline_tasks, plan
 
 @dataclass
 class GridResult:
+    """The records this call produced, the number of planned cells already done, the wall
+    time, and the keys of every planned cell (done before or now)."""
+
     records: list[dict] = field(default_factory=list)
     skipped: int = 0
     wall_seconds: float = 0.0
+    keys: list[str] = field(default_factory=list)
 
 
 def run_grid(tasks: Iterable[str], encoders: Iterable[Any], heads: Iterable[str] = ("linear",),
              splits: Iterable[str] = ("random",), seeds: Iterable[int] | int = 3, *,
-             results_dir: str | Path = "results", force: bool = False, executor: str = "serial",
+             results_dir: str | Path | None = None, force: bool = False, executor: str = "serial",
              n_jobs: int | None = None, scheduler: str | None = None, tune: bool = False,
              tracking_uri: str | None = None, task_options: dict | None = None,
              progress: bool = True, n_boot: int = 1000, command: str = "",
@@ -41,17 +45,17 @@ def run_grid(tasks: Iterable[str], encoders: Iterable[Any], heads: Iterable[str]
     from geobench.reporting.tracking import Tracker
 
     t_start = time.perf_counter()
-    results_dir = Path(results_dir)
+    results_dir = Path(results_dir) if results_dir is not None else rec.default_results_dir()
     runs_path = results_dir / "runs.jsonl"
     seeds = list(range(seeds)) if isinstance(seeds, int) else list(dict.fromkeys(int(s) for s in seeds))
     if not seeds:
         raise InputError("no seeds to run: --seeds must be at least 1 (seeds run 0..N-1)")
     cells = plan(expand(tasks, offline_tasks), expand(encoders, _all_encoders),
                  expand(heads, lambda: ["linear", "mlp", "lightgbm"]), list(splits), seeds,
-                 task_options=task_options)
+                 task_options=task_options, tune=tune)
     done = set() if force else rec.done_keys(runs_path)
     todo = [c for c in cells if c.key not in done]
-    result = GridResult(skipped=len(cells) - len(todo))
+    result = GridResult(skipped=len(cells) - len(todo), keys=[c.key for c in cells])
     if not todo:
         result.wall_seconds = time.perf_counter() - t_start
         return result
@@ -59,7 +63,7 @@ def run_grid(tasks: Iterable[str], encoders: Iterable[Any], heads: Iterable[str]
     if executor != "serial" and not n_jobs:
         n_jobs = default_cores()  # resolved once, for both the pool size and the threads per worker
     n_threads = threads_per_worker(executor, n_jobs)
-    jobs = [replace(j, plugins=tuple(plugins), command=command) for j in _embed_phase(todo, tune, n_threads, n_boot)]
+    jobs = [replace(j, plugins=tuple(plugins), command=command) for j in _embed_phase(todo, n_threads, n_boot)]
     tracker = Tracker(tracking_uri, results_dir, command=command)
     from tqdm.auto import tqdm
 
@@ -84,9 +88,8 @@ def _all_encoders() -> list[str]:
     return ENCODERS.names()
 
 
-def _embed_phase(todo: list[Cell], tune: bool, n_threads: int, n_boot: int) -> list[Job]:
+def _embed_phase(todo: list[Cell], n_threads: int, n_boot: int) -> list[Job]:
     """Embed each (task, encoder) of ``todo`` once (cached) and return the fit jobs."""
-    from geobench.encoding import get_encoder
     from geobench.encoding.embed import embed
     from geobench.tasks.base import load_task
 
@@ -99,12 +102,12 @@ def _embed_phase(todo: list[Cell], tune: bool, n_threads: int, n_boot: int) -> l
         encs: dict[str, tuple[str, dict, float]] = {}
         for c in cells:
             if c.encoder not in encs:
-                enc = c.encoder_obj if c.encoder_obj is not None else get_encoder(c.encoder)
+                enc = c.encoder_obj
                 path, side = embed(enc, points.lonlat, points.sha256)
                 meta = {k: v for k, v in enc.meta.items() if isinstance(v, (str, int, float, bool, type(None)))}
                 encs[c.encoder] = (str(path), meta, side.get("embed_seconds", 0.0))
             path, meta, secs = encs[c.encoder]
-            jobs.append(Job(replace(c, encoder_obj=None), meta, path, tune, n_threads, secs, n_boot))
+            jobs.append(Job(replace(c, encoder_obj=None), meta, path, n_threads, secs, n_boot))
     return jobs
 
 

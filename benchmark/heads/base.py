@@ -18,6 +18,7 @@ or the entry-point group ``geobench.heads`` (an entry point names a :class:`Head
 from __future__ import annotations
 
 import itertools
+import json
 from typing import Any, ClassVar, Sequence
 
 import numpy as np
@@ -29,21 +30,29 @@ from geobench.threads import limit_threads
 
 KINDS = ("regression", "classification")
 
+def _name_head(name: str, cls: Any) -> Any:
+    """An entry point's Head subclass takes the entry point's name (as ``register_head`` does)."""
+    if isinstance(cls, type) and issubclass(cls, Head):
+        cls.name = name
+    return cls
+
+
 HEADS: Registry[type] = Registry(
     "head", builtin_modules=("geobench.heads.linear", "geobench.heads.mlp", "geobench.heads.lightgbm"),
-    entry_point_group="geobench.heads")
+    entry_point_group="geobench.heads", on_entry_point=_name_head)
 
 
 class HeadNotApplicableError(NotApplicableError):
     """The head cannot run on this task (see ``Head.not_applicable_``); record, do not retry."""
 
 
-def register_head(name: str):
-    """Class decorator registering a :class:`Head` subclass under ``name``."""
+def register_head(name: str, *, override: bool = False):
+    """Class decorator registering a :class:`Head` subclass under ``name`` (DuplicateNameError
+    for a name already registered, unless ``override=True``)."""
 
     def deco(cls: type) -> type:
+        HEADS.register(name, cls, override=override)
         cls.name = name
-        HEADS.register(name, cls)
         return cls
 
     return deco
@@ -58,13 +67,52 @@ def make_head(name: str, kind: str, *, seed: int, n_threads: int = 2, tune: bool
     raise UnknownNameError, unknown options InputError, each listing the valid ones.
     """
     cls = HEADS.get(name)
-    accepted = [p for p in cls._get_param_names() if p not in Head._get_param_names()]
+    accepted = own_params(cls)
     unknown = sorted(set(options) - set(accepted))
     if unknown:
         raise InputError(f"head {name!r} has no option(s) {unknown}; accepted: {', '.join(accepted) or '(none)'}")
     head = cls(kind=kind, seed=seed, n_threads=n_threads, tune=tune, n_classes=n_classes, **options)
     head._validate_params()
     return head
+
+
+def parse_head_spec(spec: str) -> tuple[str, dict[str, Any]]:
+    """``name[:key=value...]`` (e.g. ``mlp:max_epochs=50``) -> (name, typed options).
+
+    Options are the head's own constructor parameters, typed like their defaults; the shared
+    ones (kind, seed, n_threads, tune, n_classes) are set by the grid and refused here.
+    """
+    from geobench.registry import convert_options, parse_spec
+
+    name, raw = parse_spec(spec)
+    cls = HEADS.get(name)
+    shared = sorted(set(raw) & set(Head._get_param_names()))
+    if shared:
+        raise InputError(f"head {name!r}: {shared} are set by the grid (--seeds, --tune, the task), not in the "
+                         f"head spec; head options are: {', '.join(own_params(cls)) or '(none)'}")
+    return name, convert_options(cls.__init__, raw, f"head {name!r}")
+
+
+def own_params(cls: type) -> list[str]:
+    """A head class's own constructor parameters (not the shared ones)."""
+    return [p for p in cls._get_param_names() if p not in Head._get_param_names()]
+
+
+def head_options(name: str, options: dict[str, Any]) -> dict[str, Any]:
+    """Every own option of head ``name`` with its default filled in (JSON-able: tuples as lists)."""
+    import inspect
+
+    cls = HEADS.get(name)
+    sig = inspect.signature(cls.__init__).parameters
+    full = {p: options.get(p, sig[p].default) for p in own_params(cls)}
+    return json.loads(json.dumps(full, sort_keys=True, default=str))
+
+
+def canonical_head_spec(spec: str) -> str:
+    """The head spec with its options sorted and typed (``mlp:max_epochs=50``)."""
+    from geobench.encoding.encoder import canonical_spec
+
+    return canonical_spec(*parse_head_spec(spec))
 
 
 def head_is_applicable(name: str, kind: str, n_classes: int | None = None) -> tuple[bool, str | None]:
@@ -128,6 +176,7 @@ class Head(BaseEstimator):
 
     name: ClassVar[str] = "head"
     score_kind: ClassVar[str] = "decision"
+    version: ClassVar[int] = 1  # bump when the algorithm changes: it is part of every cell's identity
 
     def __init__(self, kind: str = "regression", *, seed: int = 0, n_threads: int = 2, tune: bool = False,
                  n_classes: int | None = None) -> None:

@@ -1,8 +1,12 @@
 """Derive the leaderboard from ``runs.jsonl``: mean ± std of each task's primary metric
 (R² for regression, accuracy for classification) over seeds, per head and split.
 
-Duplicate rows for one key (re-runs with ``--force``) keep the newest; the count dropped is
-reported. Outputs: ``leaderboard.csv`` (long: one row per head, split, task, encoder) and
+A leaderboard cell averages the seeds of one *setting*: rows whose identity (task points and
+options, encoder weights or code, head options, split) is the same apart from the seed. It
+never averages across settings. Where several settings share a display name (head, split,
+task, encoder), the newest is shown and the others are counted as superseded. Duplicate rows
+for one key (re-runs with ``--force``) keep the newest; the count dropped is reported.
+Outputs: ``leaderboard.csv`` (long: one row per head, split, task, encoder) and
 ``leaderboard.md`` (one tasks x encoders table per head and split).
 """
 from __future__ import annotations
@@ -14,26 +18,40 @@ import pandas as pd
 
 from geobench.evaluation.records import latest_by_key, read_records
 
-COLUMNS = ["head", "split", "task", "encoder", "metric", "mean", "std", "n_seeds", "status", "reason"]
+COLUMNS = ["head", "split", "task", "encoder", "metric", "mean", "std", "n_seeds", "status", "reason", "setting",
+           "superseded"]
+
+
+def newest_settings(records: list[dict]) -> tuple[dict[tuple, list[dict]], dict[tuple, int]]:
+    """The rows of the newest setting per display name (head, split, task, encoder), and how
+    many older settings each display name has. ``records`` are deduplicated by key first."""
+    by_name: dict[tuple, dict[str, list[dict]]] = {}
+    for r in records:
+        by_name.setdefault((r["head"], r["split"], r["task"], r["encoder"]), {}).setdefault(r["setting"], []).append(r)
+    chosen, superseded = {}, {}
+    for name, settings in by_name.items():
+        newest = max(settings, key=lambda s: max(r.get("timestamp", 0.0) for r in settings[s]))
+        chosen[name], superseded[name] = settings[newest], len(settings) - 1
+    return chosen, superseded
 
 
 def summarize(records: list[dict]) -> tuple[pd.DataFrame, int]:
-    """Long table with COLUMNS, and the number of duplicate rows dropped."""
+    """Long table with COLUMNS (one row per display name, its newest setting), and the number
+    of duplicate rows dropped."""
     records, dropped = latest_by_key(records)
+    chosen, superseded = newest_settings(records)
     rows = []
-    groups: dict[tuple, list[dict]] = {}
-    for r in records:
-        groups.setdefault((r["head"], r["split"], r["task"], r["encoder"]), []).append(r)
-    for (head, split, task, enc), rs in sorted(groups.items()):
+    for (head, split, task, enc), rs in sorted(chosen.items()):
         ok = [r for r in rs if r.get("status") == "ok"]
         metric = rs[0].get("primary_metric", "r2")
+        tail = [rs[0]["setting"], superseded[(head, split, task, enc)]]
         if ok:
             vals = np.array([r["metrics"][metric] for r in ok], dtype=float)
             std = float(vals.std(ddof=1)) if vals.size > 1 else 0.0
-            rows.append([head, split, task, enc, metric, float(vals.mean()), std, int(vals.size), "ok", ""])
+            rows.append([head, split, task, enc, metric, float(vals.mean()), std, int(vals.size), "ok", "", *tail])
         else:
             rows.append([head, split, task, enc, metric, np.nan, np.nan, 0, rs[-1].get("status", "error"),
-                         rs[-1].get("reason", "")])
+                         rs[-1].get("reason", ""), *tail])
     return pd.DataFrame(rows, columns=COLUMNS), dropped
 
 
@@ -41,7 +59,8 @@ def markdown(table: pd.DataFrame, digits: int = 3) -> str:
     """One markdown table per (head, split): encoders x tasks, best per task in bold.
 
     Each table states its seed count; a cell over fewer seeds says ``(n=k)``; a cell whose
-    head does not apply (e.g. LightGBM on more than 20 classes) reads ``n/a``."""
+    head does not apply (e.g. LightGBM on more than 20 classes) reads ``n/a``; a cell that is
+    the newest of several settings is marked ``†`` and counted under the table."""
     out = []
     for (head, split), g in table.groupby(["head", "split"], sort=True):
         tasks = sorted(g["task"].unique())
@@ -67,12 +86,18 @@ def markdown(table: pd.DataFrame, digits: int = 3) -> str:
                     n = int(row["n_seeds"].iloc[0])
                     c = f"{m:.{digits}f} ± {s:.{digits}f}"
                     c = f"**{c}**" if np.isclose(m, best[t]) else c
-                    cells.append(c + (f" (n={n})" if n < n_max else ""))
+                    sup = "†" if row["superseded"].iloc[0] else ""
+                    cells.append(c + sup + (f" (n={n})" if n < n_max else ""))
             out.append(f"| {e} | " + " | ".join(cells) + " |")
         reasons = sorted({(t, r) for t, r in zip(g.task, g.reason) if isinstance(r, str) and r})
-        if reasons:
+        n_sup = int((g["superseded"] > 0).sum())
+        if reasons or n_sup:
             out.append("")
             out += [f"- n/a on {t}: {r}" for t, r in reasons]
+        if n_sup:
+            out.append(f"- † {n_sup} cell(s) show the newest of several settings (other task options, head "
+                       f"options or encoder weights under the same name); {int(g['superseded'].sum())} older "
+                       "setting(s) stay in runs.jsonl and are not averaged in.")
         out.append("")
     return "\n".join(out)
 

@@ -8,9 +8,16 @@ import pytest
 from geobench.evaluation.records import append_records, done_keys, latest_by_key, read_records
 
 
+def row(key: str, **extra) -> dict:
+    """A minimal current-layout result row."""
+    ident = {"task": "t", "key": key}
+    return {"key": key, "task": "t", "encoder": "e", "head": "linear", "split": "random", "seed": 0, "status": "ok",
+            "schema_version": 2, "identity": ident, "setting": "s", **extra}
+
+
 def _writer(path, who, n):
     for i in range(n):
-        append_records(path, [{"key": f"{who}-{i}", "status": "ok", "pad": "x" * 5000}])
+        append_records(path, [row(f"{who}-{i}", pad="x" * 5000)])
 
 
 def test_concurrent_writers_lose_nothing(tmp_path):
@@ -27,12 +34,12 @@ def test_concurrent_writers_lose_nothing(tmp_path):
 
 def test_torn_trailing_line_is_skipped_and_next_append_starts_fresh(tmp_path):
     path = tmp_path / "runs.jsonl"
-    append_records(path, [{"key": "a", "status": "ok"}])
+    append_records(path, [row("a")])
     with open(path, "a") as f:
         f.write('{"key": "b", "sta')  # a killed foreign writer
     with pytest.warns(UserWarning, match="skipped 1"):
         assert [r["key"] for r in read_records(path)] == ["a"]
-    append_records(path, [{"key": "c", "status": "ok"}])
+    append_records(path, [row("c")])
     with pytest.warns(UserWarning):
         assert [r["key"] for r in read_records(path)] == ["a", "c"]
     assert done_keys(path) == {"a", "c"}

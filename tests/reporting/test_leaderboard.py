@@ -72,9 +72,12 @@ def test_markdown_tables_per_head_and_split(board):
             assert all(c.strip() == "" or "±" in c or c.strip() == "n/a" for c in line.strip("|").split("|")[1:])
 
 
-def _rec(encoder, head, split, seed, metrics, task="air_temperature"):
-    return {"key": f"{task}|{encoder}|{head}|{split}|{seed}|", "task": task, "encoder": encoder, "head": head,
-            "split": split, "seed": seed, "status": "ok", "metrics": metrics}
+def _rec(encoder, head, split, seed, metrics, task="air_temperature", **extra):
+    """A version-1 style row, upgraded to the current layout as every reader sees it."""
+    from geobench.evaluation.records import upgrade
+
+    return upgrade({"key": f"{task}|{encoder}|{head}|{split}|{seed}|", "task": task, "encoder": encoder, "head": head,
+                    "split": split, "seed": seed, "status": "ok", "metrics": metrics, **extra})
 
 
 def test_comparison_matches_published_rows_by_head_split_and_metric():
@@ -107,10 +110,10 @@ def _table(rows):
     for task, enc, head, split, vals in rows:
         metric = "r2" if task in ("air_temperature", "elevation", "my_plugin_task") else "accuracy"
         if not vals:
-            recs.append({**_rec(enc, head, split, 0, {}, task), "status": "not_applicable", "reason": "too many classes",
-                         "primary_metric": metric})
+            recs.append(_rec(enc, head, split, 0, {}, task, status="not_applicable", reason="too many classes",
+                             primary_metric=metric))
         for s, v in enumerate(vals):
-            recs.append({**_rec(enc, head, split, s, {metric: v}, task), "primary_metric": metric})
+            recs.append(_rec(enc, head, split, s, {metric: v}, task, primary_metric=metric))
     return recs, summarize(recs)[0]
 
 
