@@ -2,7 +2,10 @@
 
 Both parsers are built by :func:`add_run_args`, so every ``run`` flag works for ``reproduce``
 and reaches the runner; ``reproduce`` only changes the defaults (the grid's) and adds
-``--page``, ``--no-report`` and ``--report-only``.
+``--page``, ``--no-report``, ``--report-only`` and ``--allow-dirty``: ``reproduce`` refuses to run
+cells from a source tree with uncommitted changes (see :mod:`geobench.provenance`) unless given
+``--allow-dirty``; ``run``, the exploratory command, runs anyway. Either way a dirty tree's
+records carry ``provenance.git_diff_sha256``.
 """
 from __future__ import annotations
 
@@ -73,6 +76,9 @@ def add_reproduce_parser(sub) -> None:
                    "figures and the results page")
     p.add_argument("--report-only", action="store_true", help="regenerate the leaderboard, figures and "
                    "the results page from runs.jsonl without running any cell")
+    p.add_argument("--allow-dirty", action="store_true", help="run cells even if the geobench sources have "
+                   "uncommitted changes (each record then carries provenance.git_diff_sha256, the hash of "
+                   "the diff)")
 
 
 def _runner_options(args) -> dict:
@@ -139,6 +145,7 @@ def cmd_reproduce(args) -> int:
     from geobench.evaluation.grid import SPLIT_KINDS, grid_plan, reproduce_tasks
     from geobench.evaluation.plan import expand
     from geobench.evaluation.runner import run_grid
+    from geobench.provenance import require_clean_tree
     from geobench.reporting.results_page import narrative_sections
 
     t0 = time.perf_counter()
@@ -151,6 +158,8 @@ def cmd_reproduce(args) -> int:
         _require_external_data(t)
     tasks = _check_names("reproducible task", tasks, reproduce_tasks())
     kinds = _check_names("reproduce split kind", expand(args.split, lambda: list(SPLIT_KINDS)), SPLIT_KINDS)
+    if not args.report_only and not args.allow_dirty:
+        require_clean_tree()  # records from uncommitted code cannot be traced to a commit
     n_run = 0
     failed = []
     for task, splits in ([] if args.report_only else grid_plan(tasks)):

@@ -84,14 +84,16 @@ def fit_cell(job: Job) -> tuple[dict, pd.DataFrame | None]:
 
 def new_record(job: Job, points, n_train: int, n_val: int, n_test: int) -> RunRecord:
     """The record of ``job`` before any fitting: identity, sizes and provenance."""
-    from geobench.provenance import git_commit, versions
+    from geobench.provenance import git_commit, git_diff_sha256, versions
 
     c, spec = job.cell, points.spec
+    diff = git_diff_sha256()  # only for a dirty tree: tells apart runs from different uncommitted edits
     return RunRecord(
         key=c.key, identity=c.identity, setting=c.setting, task=c.task, task_version=spec.version, task_options=c.task_options, kind=spec.kind,
         encoder=c.encoder, encoder_meta=job.encoder_meta, head=c.head, split=c.split, seed=c.seed,
         n_train=int(n_train), n_val=int(n_val), n_test=int(n_test), primary_metric=spec.primary_metric,
-        provenance={"versions": versions(), "git_commit": git_commit(), "data_checksums": points.inputs,
+        provenance={"versions": versions(), "git_commit": git_commit(),
+                    **({"git_diff_sha256": diff} if diff else {}), "data_checksums": points.inputs,
                     "points_sha256": points.sha256, "weights_sha256": job.encoder_meta.get("weights_sha256"),
                     "n_duplicate_points": points.meta.get("n_duplicate_points"), "n_threads": job.n_threads,
                     "command": job.command,
