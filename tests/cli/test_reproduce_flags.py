@@ -30,7 +30,7 @@ def test_reproduce_accepts_every_run_flag():
     sub = _subparsers()
     run, rep = _options(sub["run"]), _options(sub["reproduce"])
     assert run <= rep
-    assert rep - run == {"--page", "--no-report", "--report-only"}
+    assert rep - run == {"--page", "--no-report", "--report-only", "--allow-dirty"}
     args = sub["reproduce"].parse_args([])  # the grid's defaults, no --encoder needed
     assert (args.seeds, args.head, args.encoder, args.executor, args.task, args.split, args.page) == \
         (5, ["linear", "mlp", "lightgbm"], ["all"], "joblib", ["all"], ["all"], None)
@@ -54,7 +54,7 @@ def test_reproduce_passes_the_run_flags_to_the_runner(tmp_path, monkeypatch, cap
              "--force", "--executor", "dask", "--jobs", "3", "--scheduler", "tcp://host:1",
              "--tracking-uri", "none", "--plugin", "json"]
     assert main(["run", *flags]) == 0
-    assert main(["reproduce", *flags, "--no-report"]) == 0
+    assert main(["reproduce", *flags, "--no-report", "--allow-dirty"]) == 0
     (run_args, run_kw), (rep_args, rep_kw) = calls
     run_kw.pop("command"), rep_kw.pop("command")
     assert rep_args == run_args == (["air_temperature"], ["wrap"], ["linear"], ["random"], 2)

@@ -30,7 +30,7 @@ BOOT = 100
 # fields that legitimately differ between two runs of the same command: wall-clock facts, the
 # command line, and the source-tree commit (other work may be committed between the runs)
 VOLATILE = ("timestamp", "timings")
-VOLATILE_PROVENANCE = ("command", "git_commit")
+VOLATILE_PROVENANCE = ("command", "git_commit", "git_diff_sha256")
 
 
 @pytest.fixture(scope="module")

@@ -25,7 +25,7 @@ VOLATILE = {"timestamp", "timings", "schema_version", "key", "identity", "settin
 
 def comparable(r: dict) -> dict:
     r = {k: v for k, v in r.items() if k not in VOLATILE}
-    prov = {k: v for k, v in r["provenance"].items() if k != "git_commit"}
+    prov = {k: v for k, v in r["provenance"].items() if k not in ("git_commit", "git_diff_sha256")}
     prov["data_checksums"] = {k: v for k, v in prov["data_checksums"].items() if not k.startswith("external")}
     r["provenance"] = prov
     return json.loads(json.dumps(r, sort_keys=True))
