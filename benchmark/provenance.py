@@ -8,7 +8,9 @@ import sys
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-PACKAGES = ("geobench", "numpy", "numba", "pandas", "scikit-learn", "lightgbm", "torch", "shapely", "geopandas")
+from geobench import DISTRIBUTION
+
+PACKAGES = (DISTRIBUTION, "numpy", "numba", "pandas", "scikit-learn", "lightgbm", "torch", "shapely", "geopandas")
 
 
 @functools.lru_cache(maxsize=1)
