@@ -20,8 +20,8 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-CUDA_FIX = ("Fix: remove .venv and re-run scripts/setup.sh where PyTorch's CPU index is reachable (or set "
-            "GEOBENCH_TORCH_INDEX to a mirror of it), or accept the CUDA build: GEOBENCH_TORCH=cuda bash scripts/setup.sh")
+CPU_FIX = ("re-run scripts/setup.sh where PyTorch's CPU index is reachable (or with GEOBENCH_TORCH_INDEX set to a "
+           "mirror of it), or accept the CUDA build: GEOBENCH_TORCH=cuda bash scripts/setup.sh")
 
 
 def reachable(url: str) -> bool:
@@ -55,6 +55,14 @@ def _gpu_requirements(meta: dict) -> list[str]:
     return out
 
 
+def is_gpu_build(meta: dict) -> bool:
+    """Whether a torch wheel's metadata (as in pip's report) is a CUDA/ROCm build on this machine."""
+    ver = meta.get("version", "")
+    if "+cpu" in ver:
+        return False
+    return bool(_gpu_requirements(meta)) or "+cu" in ver or "+rocm" in ver
+
+
 def plan(requirement: str) -> int:
     r = subprocess.run([sys.executable, "-m", "pip", "install", "--dry-run", "--no-deps", "--ignore-installed",
                         "-q", "--report", "-", requirement], capture_output=True, text=True)
@@ -62,17 +70,19 @@ def plan(requirement: str) -> int:
         meta = json.loads(r.stdout)["install"][0]["metadata"]
     except (ValueError, KeyError, IndexError):
         return 0  # pip could not tell; the check after installing still guards
-    ver = meta.get("version", "")
-    gpu = _gpu_requirements(meta)
-    if "+cpu" in ver or not (gpu or "+cu" in ver or "+rocm" in ver):
+    if not is_gpu_build(meta):
         return 0
+    ver, gpu = meta.get("version", ""), _gpu_requirements(meta)
     print(f"setup.sh: PyTorch's CPU index is unreachable and pip's configured indexes offer torch {ver}, the CUDA "
-          f"build ({len(gpu)} nvidia-* wheels, ~3 GB, not needed by geobench). Nothing was installed. {CUDA_FIX}.",
-          file=sys.stderr)
+          f"build (it requires {', '.join(gpu) or 'CUDA'} and their nvidia-* dependencies, ~3 GB, which geobench does "
+          f"not need). Nothing was installed. Fix: {CPU_FIX}.", file=sys.stderr)
     return 1
 
 
 def torch_build(want: str) -> int:
+    import warnings
+
+    warnings.filterwarnings("ignore", message="Failed to initialize NumPy")  # numpy comes with geobench, later
     import torch
 
     gpu = torch.version.cuda or getattr(torch.version, "hip", None)
@@ -80,7 +90,7 @@ def torch_build(want: str) -> int:
     print(f"torch {torch.__version__} ({kind})")
     if want == "cpu" and gpu:
         print(f"setup.sh: a GPU build of torch is installed in .venv ({torch.__version__}), but the CPU build was "
-              f"asked for (GEOBENCH_TORCH=cpu, the default). {CUDA_FIX}.", file=sys.stderr)
+              f"asked for (GEOBENCH_TORCH=cpu, the default). Fix: remove .venv and {CPU_FIX}.", file=sys.stderr)
         return 1
     return 0
 
