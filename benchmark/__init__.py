@@ -5,7 +5,16 @@ Heavy modules are imported lazily; ``import geobench`` is cheap and has no side 
 """
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from importlib.metadata import PackageNotFoundError, version as _version
+
+# The distribution (what pip installs) is ``geobench-locenc``: ``geobench`` on PyPI is another
+# project (ServiceNow's GEO-Bench), which also installs a top-level ``geobench`` package.
+DISTRIBUTION = "geobench-locenc"
+
+try:
+    __version__ = _version(DISTRIBUTION)
+except PackageNotFoundError:  # a source tree on sys.path, not installed
+    __version__ = "0+unknown"
 
 __all__ = ["__version__", "evaluate"]
 

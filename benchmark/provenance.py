@@ -33,7 +33,9 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import NamedTuple
 
-PACKAGES = ("geobench", "numpy", "numba", "pandas", "scikit-learn", "lightgbm", "torch", "shapely", "geopandas")
+from geobench import DISTRIBUTION
+
+PACKAGES = (DISTRIBUTION, "numpy", "numba", "pandas", "scikit-learn", "lightgbm", "torch", "shapely", "geopandas")
 
 # The source checkout this module would belong to (in a wheel: site-packages, which is not one).
 ROOT = Path(__file__).resolve().parents[1]
