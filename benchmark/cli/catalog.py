@@ -61,10 +61,10 @@ def cmd_data(args) -> int:
         if not args.names and not args.all:
             print("geobench: error: name files to fetch, or pass --all", file=sys.stderr)
             return 2
-        for n in names:
+        for i, n in enumerate(names, 1):
             t = time.perf_counter()
             p = data.fetch(n)
-            print(f"ok  {n}  ({time.perf_counter() - t:.1f}s) -> {p}")
+            print(f"[{i}/{len(names)}] ok  {n}  ({time.perf_counter() - t:.1f}s) -> {p}", flush=True)
         return 0
     bad = 0
     for n in names:

@@ -20,6 +20,8 @@ from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
+
+import geobench
 import pandas as pd
 import pytest
 
@@ -194,7 +196,7 @@ def test_record_holds_enough_to_reproduce_itself(tmp_path, warm):
         assert prov["command"].startswith("geobench run ") and "--task air_temperature" in prov["command"]
         # versions of the interpreter and the numeric stack
         assert prov["versions"]["python"] == platform.python_version()
-        for pkg in ("geobench", "numpy", "pandas", "scikit-learn", "lightgbm", "torch"):
+        for pkg in (geobench.DISTRIBUTION, "numpy", "pandas", "scikit-learn", "lightgbm", "torch"):
             assert prov["versions"][pkg] == version(pkg), pkg
         # data checksums: the declared ones, which are those of the bytes actually read
         assert prov["data_checksums"] == {AIR: data.get_declared(AIR).sha256}
