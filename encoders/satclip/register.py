@@ -10,6 +10,10 @@ CHECKPOINT_DIR = Path(__file__).resolve().parent / "checkpoints"
 SATCLIP_CITATION = ("Klemmer, K., Rolf, E., Robinson, C., Mackey, L., Russwurm, M. (2025). SatCLIP: Global, "
                     "General-Purpose Location Embeddings with Satellite Imagery. AAAI.")
 DTYPES = ("float64", "float32")
+# What the shipped checkpoints (satclip_L10/L40, csp) were trained on, and the geobench tasks whose
+# validation probes chose their learning rate and epochs (encoders/pretraining/probes.py VAL_TASKS).
+BLUE_MARBLE = "NASA Blue Marble (RGB)"
+PROBE_TASKS = ("air_temperature", "elevation", "population")
 
 
 def shipped_checkpoint(L: int) -> Path:
@@ -28,6 +32,7 @@ def _check_dtype(dtype: str, who: str) -> None:
 
 
 @register_encoder("satclip", kind="trained-in-repo", citation=SATCLIP_CITATION, license="MIT",
+                  trained_on=(BLUE_MARBLE,), tuned_on=PROBE_TASKS,
                   description="SatCLIP location encoder (SH + SIREN, 256-d); shipped checkpoints trained "
                               "in-repo on Blue Marble, or any released checkpoint via ckpt=PATH")
 def satclip_encoder(*, L: int = 10, ckpt: str = "", dtype: str = "float64", batch_size: int = 65536) -> ArrayEncoder:
@@ -48,6 +53,8 @@ def satclip_encoder(*, L: int = 10, ckpt: str = "", dtype: str = "float64", batc
     meta = {"weights_sha256": ck.sha256, "checkpoint": str(path), "L": ck.L, "capacity": ck.capacity,
             "num_hidden_layers": ck.num_layers, "harmonics_calculation": ck.harmonics_calculation,
             "shipped": not ckpt, "dtype": dtype}
+    if ckpt:  # a user checkpoint: its training data and selection are unknown here
+        meta.update(trained_on=None, tuned_on=None)
     if ck.extra:
         meta["training"] = {k: ck.extra[k] for k in ("command", "seed", "variant") if k in ck.extra}
     return ArrayEncoder(f"satclip-L{ck.L}", ck.embed_dim, fn, meta, batch_size=int(batch_size))
