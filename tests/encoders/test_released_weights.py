@@ -213,6 +213,7 @@ def test_missing_file_on_the_hub_is_a_data_error(hub):
     ("satclip:weights=vit16-l10:L=40", ("weights=vit16-l10", "L=10", "L=40")),
     ("satclip:weights=resnet18-l10:ckpt=/x.ckpt", ("weights=", "ckpt=", "not both")),
     ("satclip:weights=resnet34-l10", ("resnet34-l10", "resnet18-l10", "vit16-l40")),
+    ("satclip:sh=approx", ("sh must be one of",)),
 ])
 def test_option_errors_before_any_download(spec, parts, hub):
     with pytest.raises(InputError) as e:
