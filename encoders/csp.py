@@ -27,6 +27,7 @@ from geobench.cache import sha256_file
 from geobench.encoding import ArrayEncoder, register_encoder
 from geobench.errors import CheckpointError, InputError
 
+from .satclip.register import BLUE_MARBLE, PROBE_TASKS
 from .torchutil import load_torch_file, torch_threads
 
 CSP_CITATION = ("Mai, G., Lao, N., He, Y., Song, J., Ermon, S. (2023). CSP: Self-Supervised Contrastive Spatial "
@@ -99,6 +100,7 @@ def csp_encode_fn(hp: dict, state: dict, dtype: str = "float64", threads: int = 
 
 
 @register_encoder("csp", kind="trained-in-repo", citation=CSP_CITATION, license="MIT",
+                  trained_on=(BLUE_MARBLE,), tuned_on=PROBE_TASKS,
                   description="CSP: Space2Vec-grid + FFN location encoder (256-d), contrastively pretrained "
                               "in-repo on the same Blue Marble pairs as the shipped SatCLIP")
 def csp_encoder(*, ckpt: str = "", dtype: str = "float64", batch_size: int = 65536) -> ArrayEncoder:
@@ -110,4 +112,6 @@ def csp_encoder(*, ckpt: str = "", dtype: str = "float64", batch_size: int = 655
     fn = csp_encode_fn(hp, state, dtype)
     meta = {"weights_sha256": sha, "checkpoint": str(path), "shipped": not ckpt, "dtype": dtype,
             **{k: hp[k] for k in ("frequency_num", "min_radius", "max_radius", "capacity", "num_hidden_layers")}}
+    if ckpt:  # a user checkpoint: its training data and selection are unknown here
+        meta.update(trained_on=None, tuned_on=None)
     return ArrayEncoder("csp", int(hp["embed_dim"]), fn, meta, batch_size=int(batch_size))

@@ -154,6 +154,7 @@ class GeoCLIPEncoder:
     citation="Vivanco Cepeda, Nayak & Shah. GeoCLIP: Clip-Inspired Alignment between Locations and "
              "Images for Effective Worldwide Geo-localization. NeurIPS 2023",
     license="MIT",
+    trained_on=("MP-16 (Flickr)",),
     description="GeoCLIP location tower (Equal Earth + 3 RFF capsules), official geoclip==1.3.0 weights, 512-d",
 )
 def geoclip() -> GeoCLIPEncoder:

@@ -72,6 +72,10 @@ class EncoderEntry:
     """Registry entry: a factory plus metadata shown by ``geobench list``.
 
     ``kind`` is one of ``parameter-free``, ``pretrained``, ``trained-in-repo``, ``plugin``.
+    ``trained_on`` names the datasets the default weights were trained on and ``tuned_on`` the
+    geobench tasks used to select their hyper-parameters (in the spirit of MTEB's training
+    datasets); both empty when not declared. A factory may override them per instance on
+    ``meta`` (``None`` there means unknown, e.g. a user checkpoint).
     """
 
     name: str
@@ -80,6 +84,8 @@ class EncoderEntry:
     citation: str = ""
     license: str = ""
     description: str = ""
+    trained_on: tuple[str, ...] = ()
+    tuned_on: tuple[str, ...] = ()
 
 
 ENCODERS: Registry[EncoderEntry] = Registry(
@@ -90,17 +96,19 @@ ENCODERS: Registry[EncoderEntry] = Registry(
 
 
 def register_encoder(name: str, *, kind: str, citation: str = "", license: str = "",
-                     description: str = "", override: bool = False) -> Callable:
+                     description: str = "", trained_on: tuple[str, ...] = (),
+                     tuned_on: tuple[str, ...] = (), override: bool = False) -> Callable:
     """Decorator registering an encoder factory ``f(**options) -> Encoder`` under ``name``.
 
     Options are keyword arguments with defaults; ``name:key=value`` strings are converted
-    to the default's type. A name already registered raises DuplicateNameError unless
-    ``override=True``.
+    to the default's type. ``trained_on`` / ``tuned_on``: see :class:`EncoderEntry`. A name
+    already registered raises DuplicateNameError unless ``override=True``.
     """
 
     def deco(factory: Callable[..., Encoder]) -> Callable[..., Encoder]:
         ENCODERS.register(name, EncoderEntry(name, factory, kind, citation, license,
-                                             description or (factory.__doc__ or "").strip().split("\n")[0]),
+                                             description or (factory.__doc__ or "").strip().split("\n")[0],
+                                             tuple(trained_on), tuple(tuned_on)),
                           override=override)
         return factory
 
@@ -118,8 +126,9 @@ def get_encoder(spec: "str | Encoder | Callable[[np.ndarray], np.ndarray]", *, n
                 version: str | int | None = None) -> Encoder:
     """Resolve a registered ``name[:key=value...]``, an object with ``encode``, or a callable.
 
-    The returned encoder's ``meta`` has ``spec`` (the canonical id) and ``kind``. A user
-    encoder (object or callable) also gets ``code_fingerprint`` (its code, see
+    The returned encoder's ``meta`` has ``spec`` (the canonical id) and ``kind``, and
+    ``trained_on`` / ``tuned_on`` when the entry declares them (unless the factory set them). A
+    user encoder (object or callable) also gets ``code_fingerprint`` (its code, see
     :func:`geobench.evaluation.identity.code_fingerprint`) and, if given, ``version``: both are
     part of every result's identity, so editing the function, or passing a new ``version``
     when something the fingerprint cannot see changed (weights in a file, a global array),
@@ -134,6 +143,9 @@ def get_encoder(spec: "str | Encoder | Callable[[np.ndarray], np.ndarray]", *, n
         enc = entry.factory(**opts)
         enc.meta.setdefault("kind", entry.kind)
         enc.meta.setdefault("citation", entry.citation)
+        if entry.trained_on or entry.tuned_on:
+            enc.meta.setdefault("trained_on", entry.trained_on)
+            enc.meta.setdefault("tuned_on", entry.tuned_on)
         enc.meta["spec"] = canonical_spec(base, opts)
         return enc
     from geobench.evaluation.identity import code_fingerprint

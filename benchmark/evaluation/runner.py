@@ -104,7 +104,9 @@ def _embed_phase(todo: list[Cell], n_threads: int, n_boot: int) -> list[Job]:
             if c.encoder not in encs:
                 enc = c.encoder_obj
                 path, side = embed(enc, points.lonlat, points.sha256)
-                meta = {k: v for k, v in enc.meta.items() if isinstance(v, (str, int, float, bool, type(None)))}
+                meta = {k: (list(v) if isinstance(v, tuple) else v) for k, v in enc.meta.items()
+                        if isinstance(v, (str, int, float, bool, type(None)))
+                        or (isinstance(v, tuple) and all(isinstance(x, str) for x in v))}
                 encs[c.encoder] = (str(path), meta, side.get("embed_seconds", 0.0))
             path, meta, secs = encs[c.encoder]
             jobs.append(Job(replace(c, encoder_obj=None), meta, path, n_threads, secs, n_boot))

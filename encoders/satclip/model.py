@@ -13,6 +13,8 @@ SH features come from the one SH implementation, :func:`geobench.baselines.sh.sp
 (``convention="satclip"``: identical to the official analytic encoder to 1e-12 at L = 10).
 Official checkpoints trained with ``harmonics_calculation="closed-form"`` are supported by
 the exact relation ``closed_form = analytic / pi`` (m = 0) and ``analytic * (-1)**m`` (m != 0).
+``sh="official"`` instead reproduces the official analytic expressions bit for bit
+(:mod:`.official_sh`), cancellation errors at high degree included.
 
 This module imports torch; the registry (``register.py``) imports it only when an encoder
 is built.
@@ -117,11 +119,26 @@ def degree_scale(L: int, p: float, ref_L: int = REF_L) -> np.ndarray:
     return g * np.repeat(w, 2 * np.arange(L) + 1)
 
 
+SH_MODES = ("exact", "official")
+
+
 def sh_features(lonlat: np.ndarray, L: int, *, harmonics_calculation: str = "analytic",
-                dtype=np.float64) -> np.ndarray:
-    """(N, L**2) SH features of (lon, lat) degrees as the official SatCLIP encoder computes them."""
+                dtype=np.float64, sh: str = "exact") -> np.ndarray:
+    """(N, L**2) SH features of (lon, lat) degrees as the official SatCLIP encoder computes them.
+
+    ``sh="exact"`` (default) is the exact function (geobench's recurrence); ``sh="official"``
+    reproduces the official analytic expressions bit for bit, including their cancellation
+    errors at high degree (:mod:`.official_sh`). The official closed form is exact to 5e-11,
+    so for ``harmonics_calculation="closed-form"`` both modes use the recurrence.
+    """
     from geobench.baselines.sh import spherical_harmonics
 
+    if sh not in SH_MODES:
+        raise ValueError(f"sh must be one of {SH_MODES}, got {sh!r}")
+    if sh == "official" and harmonics_calculation == "analytic":
+        from .official_sh import official_sh
+
+        return official_sh(lonlat, L).astype(dtype, copy=False)
     out = spherical_harmonics(lonlat, L, convention="satclip", dtype=dtype)
     if harmonics_calculation == "closed-form":
         out *= closed_form_factor(L).astype(out.dtype)
@@ -164,17 +181,17 @@ def forward_siren_state(x: torch.Tensor, state: dict[str, torch.Tensor], num_lay
 
 
 def siren_encode_fn(state: dict, num_layers: int, L: int, *, harmonics_calculation: str = "analytic",
-                    dtype: str = "float64", threads: int = 2):
+                    dtype: str = "float64", threads: int = 2, sh: str = "exact"):
     """A function ``(n, 2) lon/lat degrees -> (n, embed_dim)`` for :class:`geobench.encoding.ArrayEncoder`.
 
     Computes in float64 (weights cast up) with ``no_grad`` and at most ``threads`` torch
-    threads, then casts to ``dtype``.
+    threads, then casts to ``dtype``. ``sh``: see :func:`sh_features`.
     """
     st = {k: v.detach().to(torch.float64) for k, v in state.items()}
     out_dt = np.dtype(dtype)
 
     def fn(x: np.ndarray) -> np.ndarray:
-        feats = torch.from_numpy(sh_features(x, L, harmonics_calculation=harmonics_calculation))
+        feats = torch.from_numpy(sh_features(x, L, harmonics_calculation=harmonics_calculation, sh=sh))
         with torch.no_grad(), torch_threads(threads):
             emb = forward_siren_state(feats, st, num_layers)
         return emb.numpy().astype(out_dt, copy=False)
@@ -182,5 +199,5 @@ def siren_encode_fn(state: dict, num_layers: int, L: int, *, harmonics_calculati
     return fn
 
 
-__all__ = ["SirenNet", "SirenLayer", "SHSirenLocationEncoder", "forward_siren_state", "sh_features",
+__all__ = ["SirenNet", "SirenLayer", "SHSirenLocationEncoder", "forward_siren_state", "sh_features", "SH_MODES",
            "degree_scale", "REF_L", "degree_of_column", "order_of_column", "closed_form_factor", "siren_encode_fn"]
