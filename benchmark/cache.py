@@ -100,3 +100,12 @@ def safe_name(s: str, keep: str = "-_=.", limit: int | None = None) -> str:
     (a file or metric name; lossy, so never use it alone as an identity)."""
     out = "".join(c if c.isalnum() or c in keep else "_" for c in s)
     return out[:limit] if limit else out
+
+
+def status(msg: str) -> None:
+    """A one-line progress message on stderr for slow first-time work (downloads, task builds),
+    so a first run is never silent; ``GEOBENCH_QUIET=1`` turns it off."""
+    import sys
+
+    if os.environ.get("GEOBENCH_QUIET", "0") != "1":
+        print(f"geobench: {msg}", file=sys.stderr, flush=True)

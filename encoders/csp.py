@@ -99,19 +99,33 @@ def csp_encode_fn(hp: dict, state: dict, dtype: str = "float64", threads: int = 
     return fn
 
 
-@register_encoder("csp", kind="trained-in-repo", citation=CSP_CITATION, license="MIT",
-                  trained_on=(BLUE_MARBLE,), tuned_on=PROBE_TASKS,
-                  description="CSP: Space2Vec-grid + FFN location encoder (256-d), contrastively pretrained "
-                              "in-repo on the same Blue Marble pairs as the shipped SatCLIP")
+@register_encoder("csp", kind="architecture", citation=CSP_CITATION, license="MIT",
+                  description="CSP: Space2Vec-grid + FFN location encoder (256-d) for a checkpoint given by ckpt=PATH "
+                              "(e.g. from `geobench pretrain csp`)")
 def csp_encoder(*, ckpt: str = "", dtype: str = "float64", batch_size: int = 65536) -> ArrayEncoder:
-    """CSP location encoder from the shipped checkpoint (or ``ckpt=PATH`` from ``geobench pretrain csp``)."""
+    """CSP location encoder from ``ckpt=PATH`` (required; the checkpoint trained here is ``csp-bm``)."""
+    if not ckpt:
+        raise InputError("csp needs its weights: csp:ckpt=PATH (e.g. one written by `geobench pretrain csp`). "
+                         "The checkpoint trained here on Blue Marble is csp-bm")
+    # a user checkpoint: its training data and selection are unknown here
+    return _csp_from(Path(ckpt).expanduser(), dtype, batch_size,
+                     {"kind": "checkpoint", "trained_on": None, "tuned_on": None})
+
+
+@register_encoder("csp-bm", kind="trained-in-repo", citation=CSP_CITATION, license="MIT",
+                  trained_on=(BLUE_MARBLE,), tuned_on=PROBE_TASKS,
+                  description="CSP, weights trained here on the same Blue Marble pairs as satclip-bm: not a "
+                              "released CSP model")
+def csp_bm_encoder(*, dtype: str = "float64", batch_size: int = 65536) -> ArrayEncoder:
+    """CSP with the shipped checkpoint (``encoders/checkpoints/csp.ckpt``), trained here on Blue Marble."""
+    return _csp_from(CHECKPOINT, dtype, batch_size, {})
+
+
+def _csp_from(path: Path, dtype: str, batch_size: int, meta: dict) -> ArrayEncoder:
     if dtype not in ("float64", "float32"):
         raise InputError(f"csp: dtype must be float64 or float32, got {dtype!r}")
-    path = Path(ckpt).expanduser() if ckpt else CHECKPOINT
     hp, state, sha = load_csp_checkpoint(path)
     fn = csp_encode_fn(hp, state, dtype)
-    meta = {"weights_sha256": sha, "checkpoint": str(path), "shipped": not ckpt, "dtype": dtype,
-            **{k: hp[k] for k in ("frequency_num", "min_radius", "max_radius", "capacity", "num_hidden_layers")}}
-    if ckpt:  # a user checkpoint: its training data and selection are unknown here
-        meta.update(trained_on=None, tuned_on=None)
+    meta.update({"weights_sha256": sha, "checkpoint": str(path), "dtype": dtype,
+                 **{k: hp[k] for k in ("frequency_num", "min_radius", "max_radius", "capacity", "num_hidden_layers")}})
     return ArrayEncoder("csp", int(hp["embed_dim"]), fn, meta, batch_size=int(batch_size))

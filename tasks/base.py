@@ -199,12 +199,16 @@ def load_task(name: str, *, rebuild: bool = False, **options: Any) -> Points:
         if got is not None:
             df, meta = got
             return _points(spec, df, opts, inputs, meta)
+    from geobench.cache import status
+
     for f in spec.files:
         fetch(f)
+    status(f"building task {name!r} (first use of these options; cached afterwards) ...")
     t0 = time.perf_counter()
     df = entry.build(**opts)
     df = _finish(spec, df)
     meta = {"build_seconds": round(time.perf_counter() - t0, 3), **df.attrs.get("meta", {})}
+    status(f"built task {name!r}: {len(df):,} points in {meta['build_seconds']:.1f} s")
     _write_points(path, df, key, spec, opts, inputs, meta)
     return _points(spec, df, opts, inputs, meta)
 

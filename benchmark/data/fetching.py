@@ -21,11 +21,12 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import time
 import urllib.request
 import zipfile
 from pathlib import Path, PurePosixPath
 
-from geobench.cache import atomic_path, cache_dir, cache_root, sha256_file
+from geobench.cache import atomic_path, cache_dir, cache_root, sha256_file, status
 from geobench.errors import ChecksumError, DataError, InputError
 from geobench.registry import unknown_name_message
 
@@ -133,7 +134,10 @@ def fetch(name: str, *, offline: bool = False) -> Path:
             "(needs internet) or set GEOBENCH_DATA to a folder holding it."
         )
     try:
+        status(f"downloading {name} ({f.size / 1e6:.1f} MB) from {f.source.describe()} ...")
+        t0 = time.perf_counter()
         _install(dest, f, lambda tmp: _download(f.source, tmp), f"source {f.source.describe()}")
+        status(f"downloaded {name}, sha256 verified ({time.perf_counter() - t0:.1f} s)")
     except (OSError, subprocess.CalledProcessError) as e:
         hint = f"; GEOBENCH_DATA={os.environ['GEOBENCH_DATA']} does not hold it either" if mirror is not None else ""
         raise DataError(

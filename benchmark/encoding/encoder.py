@@ -71,7 +71,9 @@ class ArrayEncoder:
 class EncoderEntry:
     """Registry entry: a factory plus metadata shown by ``geobench list``.
 
-    ``kind`` is one of ``parameter-free``, ``pretrained``, ``trained-in-repo``, ``plugin``.
+    ``kind`` is one of ``parameter-free``, ``pretrained`` (released weights), ``trained-in-repo``
+    (weights trained here), ``architecture`` (needs its weights named in the spec, e.g.
+    ``satclip:weights=...``; not part of ``all``), ``plugin``.
     ``trained_on`` names the datasets the default weights were trained on and ``tuned_on`` the
     geobench tasks used to select their hyper-parameters (in the spirit of MTEB's training
     datasets); both empty when not declared. A factory may override them per instance on
@@ -93,6 +95,12 @@ ENCODERS: Registry[EncoderEntry] = Registry(
     builtin_modules=("geobench.baselines", "geobench.encoders"),
     entry_point_group="geobench.encoders",
 )
+
+
+def default_encoders() -> list[str]:
+    """The registered encoders that build without options: what ``--encoder all`` runs
+    (architectures that need their weights named, like ``satclip``, are left out)."""
+    return [n for n, e in ENCODERS.items() if getattr(e, "kind", "plugin") != "architecture"]
 
 
 def register_encoder(name: str, *, kind: str, citation: str = "", license: str = "",

@@ -84,16 +84,30 @@ def default_results_dir() -> Path:
     return Path(os.environ.get("GEOBENCH_RESULTS") or DEFAULT_RESULTS)
 
 
+# Version 1 named the checkpoints trained here like the released models; they are -bm now.
+V1_RENAMES = {"satclip": "satclip-bm", "csp": "csp-bm"}
+
+
+def renamed_v1(spec: str) -> str:
+    """A version-1 encoder spec under its current name: ``satclip``/``csp`` without ``ckpt=``
+    (the shipped checkpoints, trained here on Blue Marble) became ``satclip-bm``/``csp-bm``."""
+    base, sep, opts = spec.partition(":")
+    if base in V1_RENAMES and "ckpt=" not in opts:
+        return V1_RENAMES[base] + sep + opts
+    return spec
+
+
 def upgrade(r: dict[str, Any]) -> dict[str, Any]:
     """A record in the current layout. Version 1 (no ``schema_version``) had a key of the
     names only; its identity is rebuilt from the stored fields, with the head's options
     unknown (``params``/``tune``/``version`` None, as version 1 did not record them), so an
-    upgraded row never stands in for a cell run now. ``upgraded_from`` and ``legacy_key``
-    say where it came from."""
+    upgraded row never stands in for a cell run now. The checkpoints trained here get their
+    current names (:func:`renamed_v1`). ``upgraded_from`` and ``legacy_key`` say where it came from."""
     if r.get("schema_version", 1) >= SCHEMA_VERSION:
         return r
     from geobench.evaluation.identity import cell_key, setting_of
 
+    r = {**r, "encoder": renamed_v1(r["encoder"])}
     prov = r.get("provenance") or {}
     weights = prov.get("weights_sha256") or (r.get("encoder_meta") or {}).get("weights_sha256")
     identity = {"task": {"name": r["task"], "version": r.get("task_version"), "options": r.get("task_options") or {},

@@ -83,9 +83,9 @@ def run_grid(tasks: Iterable[str], encoders: Iterable[Any], heads: Iterable[str]
 
 
 def _all_encoders() -> list[str]:
-    from geobench.encoding import ENCODERS
+    from geobench.encoding.encoder import default_encoders
 
-    return ENCODERS.names()
+    return default_encoders()
 
 
 def _embed_phase(todo: list[Cell], n_threads: int, n_boot: int) -> list[Job]:

@@ -11,9 +11,9 @@ from geobench.perf.timing import fit_n, log, row, timeit, write_bound
 
 
 def encoder_list(cfg: Config) -> list[str]:
-    from geobench.encoding import ENCODERS
+    from geobench.encoding.encoder import default_encoders
 
-    names = list(cfg.encoders) if cfg.encoders else ENCODERS.names()
+    names = list(cfg.encoders) if cfg.encoders else default_encoders()
     if cfg.satclip_ckpt:
         names.append(f"satclip:ckpt={cfg.satclip_ckpt}")
     return names

@@ -16,7 +16,7 @@ def section_projection(cfg: Config) -> tuple[list[dict], dict]:
     ``runs.jsonl`` records: median per (head, task) over all encoders and splits run so far,
     times the number of cells, divided by ``projection_workers`` (the joblib default here).
     A (head, task) recorded as not applicable (LightGBM on more than 20 classes) costs nothing."""
-    from geobench.encoding import ENCODERS
+    from geobench.encoding.encoder import default_encoders
     from geobench.evaluation.records import latest_by_key, read_records
     from geobench.evaluation.grid import grid_plan
     from geobench.evaluation.plan import offline_tasks
@@ -33,7 +33,7 @@ def section_projection(cfg: Config) -> tuple[list[dict], dict]:
             not_applicable.add((r["head"], r["task"]))
         elif r.get("status") == "ok" and (r.get("timings") or {}).get("cell_s") is not None:
             per.setdefault((r["head"], r["task"]), []).append(float(r["timings"]["cell_s"]))
-    n_enc = len(ENCODERS.names())
+    n_enc = len(default_encoders())
     raw: dict[str, Any] = {"runs": str(path), "encoders": n_enc, "seeds": cfg.grid_seeds,
                            "workers": cfg.projection_workers, "cells": {}}
     total, missing = 0.0, []

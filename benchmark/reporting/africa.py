@@ -11,7 +11,7 @@ from geobench.evaluation.grid import AFRICA_FEWSHOT
 from geobench.reporting.png import save_png
 
 # panels of the Africa ecoregions figure (then the best of the rest)
-AFRICA_ENCODERS = ("satclip", "satclip:L=40", "sh_siren_random", "geoclip", "csp", "mosaiks")
+AFRICA_ENCODERS = ("satclip-bm", "satclip-bm:L=40", "sh_siren_random", "geoclip", "csp-bm", "mosaiks")
 
 
 def plot_africa_ecoregions(results: Path, records: list[dict], *, head: str = "linear", seed: int = 0,

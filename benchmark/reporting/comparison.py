@@ -43,7 +43,7 @@ def comparison_table(records: list[dict]) -> pd.DataFrame:
     rows = []
     for p in load_published():
         split, assumed = published_split(p.split)
-        rs = by_cell.get((p.task, p.encoder, p.head, split), [])
+        rs = by_cell.get((p.task, our_counterpart(p.encoder), p.head, split), [])
         vals = [r["metrics"][p.metric] for r in rs if p.metric in r["metrics"]]
         ours = float(np.mean(vals)) if vals else np.nan
         rows.append({"task": p.task, "encoder": p.encoder, "variant": p.variant, "head": p.head,
@@ -54,9 +54,18 @@ def comparison_table(records: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-# Where the weights of our encoder come from, for the comparison table.
-OUR_WEIGHTS = {"satclip": "trained here (Blue Marble)", "csp": "trained here (Blue Marble)",
+# The published SatCLIP and CSP rows are the released models; our counterparts with the same
+# architecture are the checkpoints trained here (named -bm so that nobody takes them for the released ones).
+COUNTERPART = {"satclip": "satclip-bm", "csp": "csp-bm"}
+# Where the weights of our counterpart come from, for the comparison table.
+OUR_WEIGHTS = {"satclip": "`satclip-bm`: trained here (Blue Marble)", "csp": "`csp-bm`: trained here (Blue Marble)",
                "geoclip": "released (exact)", "mosaiks": "random features (Blue Marble)"}
+
+
+def our_counterpart(published_encoder: str) -> str:
+    """Our encoder spec compared with a published row's encoder (``satclip:L=40`` -> ``satclip-bm:L=40``)."""
+    base, sep, opts = published_encoder.partition(":")
+    return COUNTERPART.get(base, base) + sep + opts
 
 
 def comparison_markdown(comp: pd.DataFrame) -> list[str]:

@@ -12,7 +12,7 @@ from geobench.reporting.continents import plot_continents_from_runs
 from geobench.reporting.maps import plot_embedding_maps
 
 # encoders drawn as embedding maps by `geobench reproduce` and `geobench plot maps`
-MAP_ENCODERS = ("satclip", "satclip:L=40", "sh_siren_random", "geoclip", "csp", "mosaiks", "sh:L=10")
+MAP_ENCODERS = ("satclip-bm", "satclip-bm:L=40", "sh_siren_random", "geoclip", "csp-bm", "mosaiks", "sh:L=10")
 
 
 def write_figures(results: Path, *, encoders: tuple[str, ...] | None = None) -> list[Path]:

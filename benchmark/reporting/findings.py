@@ -28,7 +28,7 @@ def _compare(ok: pd.DataFrame, a: str, b: str, head: str, split_kind: str, what:
 
 
 # Encoders whose embedding carries information from imagery (trained on it, or featurising it).
-IMAGE_INFORMED = ("satclip", "csp", "geoclip", "mosaiks")
+IMAGE_INFORMED = ("satclip", "satclip-bm", "csp", "csp-bm", "geoclip", "mosaiks")
 
 
 def findings(table: pd.DataFrame) -> list[str]:
@@ -62,14 +62,14 @@ def findings(table: pd.DataFrame) -> list[str]:
                        f"block score): smallest drop `{drop.index[0]}` {drop.iloc[0]:.3f}, largest `{drop.index[-1]}` "
                        f"{drop.iloc[-1]:.3f}; median {drop.median():.3f}.")
     # 3. L=10 vs L=40 (the paper: L=10 generalises better to unseen regions, L=40 fits finer detail)
-    for a, b in (("satclip", "satclip:L=40"), ("sh", "sh:L=40")):
+    for a, b in (("satclip-bm", "satclip-bm:L=40"), ("sh", "sh:L=40")):
         for kind in ("random", "continent"):
             line = _compare(ok, a, b, "linear", kind, "L=10 vs L=40")
             if line:
                 out.append(line)
     # 4. does our pretraining help? the trained SatCLIP against its untrained twin
     for kind in ("random", "spatial_block", "continent"):
-        line = _compare(ok, "satclip", "sh_siren_random", "linear", kind, "pretrained vs untrained SatCLIP")
+        line = _compare(ok, "satclip-bm", "sh_siren_random", "linear", kind, "pretrained (here) vs untrained SatCLIP")
         if line:
             out.append(line)
     # 5. heads: MLP / LightGBM against the linear probe on the same cells

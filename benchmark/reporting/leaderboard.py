@@ -19,7 +19,22 @@ import pandas as pd
 from geobench.evaluation.records import latest_by_key, read_records
 
 COLUMNS = ["head", "split", "task", "encoder", "metric", "mean", "std", "n_seeds", "status", "reason", "setting",
-           "superseded"]
+           "superseded", "tuned_on_task"]
+
+
+def tuned_on(record: dict) -> list[str] | None:
+    """The tasks whose validation scores selected this encoder's hyper-parameters (MTEB-style
+    overlap): from the record's ``encoder_meta``, else (rows written before the field existed)
+    from the registry entry of its encoder; None when unknown."""
+    meta = record.get("encoder_meta") or {}
+    if "tuned_on" in meta:
+        return meta["tuned_on"]
+    from geobench.encoding import ENCODERS
+
+    base = record["encoder"].split(":")[0]
+    if "ckpt=" not in record["encoder"] and base in ENCODERS:
+        return list(getattr(ENCODERS.get(base), "tuned_on", ()))
+    return None
 
 
 def newest_settings(records: list[dict]) -> tuple[dict[tuple, list[dict]], dict[tuple, int]]:
@@ -44,7 +59,7 @@ def summarize(records: list[dict]) -> tuple[pd.DataFrame, int]:
     for (head, split, task, enc), rs in sorted(chosen.items()):
         ok = [r for r in rs if r.get("status") == "ok"]
         metric = rs[0].get("primary_metric", "r2")
-        tail = [rs[0]["setting"], superseded[(head, split, task, enc)]]
+        tail = [rs[0]["setting"], superseded[(head, split, task, enc)], task in (tuned_on(rs[0]) or ())]
         if ok:
             vals = np.array([r["metrics"][metric] for r in ok], dtype=float)
             std = float(vals.std(ddof=1)) if vals.size > 1 else 0.0
@@ -60,7 +75,8 @@ def markdown(table: pd.DataFrame, digits: int = 3) -> str:
 
     Each table states its seed count; a cell over fewer seeds says ``(n=k)``; a cell whose
     head does not apply (e.g. LightGBM on more than 20 classes) reads ``n/a``; a cell that is
-    the newest of several settings is marked ``†`` and counted under the table."""
+    the newest of several settings is marked ``†`` and counted under the table; a cell whose
+    encoder was tuned on the task (``tuned_on``) is marked ``‡``."""
     out = []
     for (head, split), g in table.groupby(["head", "split"], sort=True):
         tasks = sorted(g["task"].unique())
@@ -86,18 +102,22 @@ def markdown(table: pd.DataFrame, digits: int = 3) -> str:
                     n = int(row["n_seeds"].iloc[0])
                     c = f"{m:.{digits}f} ± {s:.{digits}f}"
                     c = f"**{c}**" if np.isclose(m, best[t]) else c
-                    sup = "†" if row["superseded"].iloc[0] else ""
-                    cells.append(c + sup + (f" (n={n})" if n < n_max else ""))
+                    marks = ("†" if row["superseded"].iloc[0] else "") + ("‡" if row["tuned_on_task"].iloc[0] else "")
+                    cells.append(c + marks + (f" (n={n})" if n < n_max else ""))
             out.append(f"| {e} | " + " | ".join(cells) + " |")
         reasons = sorted({(t, r) for t, r in zip(g.task, g.reason) if isinstance(r, str) and r})
         n_sup = int((g["superseded"] > 0).sum())
-        if reasons or n_sup:
+        n_tuned = int(g["tuned_on_task"].sum())
+        if reasons or n_sup or n_tuned:
             out.append("")
             out += [f"- n/a on {t}: {r}" for t, r in reasons]
         if n_sup:
             out.append(f"- † {n_sup} cell(s) show the newest of several settings (other task options, head "
                        f"options or encoder weights under the same name); {int(g['superseded'].sum())} older "
                        "setting(s) stay in runs.jsonl and are not averaged in.")
+        if n_tuned:
+            out.append(f"- ‡ {n_tuned} cell(s): the encoder's hyper-parameters were selected with this task's "
+                       "validation scores (its `tuned_on`), so the score is not fully held out.")
         out.append("")
     return "\n".join(out)
 

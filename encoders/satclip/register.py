@@ -1,4 +1,10 @@
-"""Registers ``satclip`` and ``sh_siren_random`` (cheap: torch loads only when one is built)."""
+"""Registers ``satclip`` (the architecture, for released or any weights), ``satclip-bm`` (the
+checkpoints trained here on Blue Marble) and ``sh_siren_random`` (cheap: torch loads only when
+one is built).
+
+Weights trained here carry ``-bm`` ("Blue Marble, trained here") in their name everywhere
+(registry, records, leaderboard, figures), so they are never taken for the released SatCLIP.
+"""
 from __future__ import annotations
 
 from pathlib import Path
@@ -22,8 +28,9 @@ def shipped_checkpoint(L: int) -> Path:
     p = CHECKPOINT_DIR / f"satclip_L{int(L)}.ckpt"
     if not p.is_file():
         have = sorted(q.name for q in CHECKPOINT_DIR.glob("satclip_L*.ckpt")) if CHECKPOINT_DIR.is_dir() else []
-        raise CheckpointError(f"no shipped SatCLIP checkpoint for L={L} (shipped: {have or 'none'}); pass "
-                              f"satclip:L={L}:ckpt=PATH with a released or self-trained checkpoint")
+        raise CheckpointError(f"no SatCLIP checkpoint trained here for L={L} (shipped: {have or 'none'}); use "
+                              f"satclip:weights=NAME (released) or satclip:ckpt=PATH (a released or self-trained "
+                              "checkpoint)")
     return p
 
 
@@ -32,32 +39,25 @@ def _check_dtype(dtype: str, who: str) -> None:
         raise InputError(f"{who}: dtype must be one of {DTYPES}, got {dtype!r}")
 
 
-@register_encoder("satclip", kind="trained-in-repo", citation=SATCLIP_CITATION, license="MIT",
-                  trained_on=(BLUE_MARBLE,), tuned_on=PROBE_TASKS,
-                  description="SatCLIP location encoder (SH + SIREN, 256-d); shipped checkpoints trained "
-                              "in-repo on Blue Marble, the released ones via weights=NAME, any via ckpt=PATH")
+@register_encoder("satclip", kind="architecture", citation=SATCLIP_CITATION, license="MIT",
+                  description="SatCLIP location encoder (SH + SIREN) for any weights: the released ones via "
+                              "weights=NAME (from the hub), a local checkpoint via ckpt=PATH")
 def satclip_encoder(*, L: int = 0, ckpt: str = "", weights: str = "", sh: str = "exact", dtype: str = "float64",
                     batch_size: int = 65536) -> ArrayEncoder:
     """SatCLIP: spherical harmonics (L degrees) -> SIREN -> 256-d, from an official-format checkpoint.
 
-    Without ``ckpt`` and ``weights``: the checkpoint shipped for ``L`` (10 or 40, trained by
-    ``geobench pretrain satclip`` on Blue Marble imagery). ``weights=NAME`` (``resnet18-l10``,
-    ..., ``vit16-l40``; see :mod:`.released`) downloads a released checkpoint from the Hugging
-    Face hub once and reuses it; ``ckpt=PATH`` loads a local released or self-trained
-    checkpoint. ``L=0`` takes the degrees from the weights (10 for the shipped default); an
+    ``weights=NAME`` (``resnet18-l10``, ..., ``vit16-l40``; see :mod:`.released`) downloads a
+    released checkpoint from the Hugging Face hub once and reuses it; ``ckpt=PATH`` loads a
+    local released or self-trained checkpoint. One of them is required: the checkpoints trained
+    here on Blue Marble are ``satclip-bm``. ``L=0`` takes the degrees from the weights; an
     explicit ``L`` must agree with them. ``sh=official`` feeds the network the official analytic
     SH values (their cancellation errors at L = 40 included, as the released L = 40 models saw
     in training) instead of the exact ones; see ``docs/released_weights.md``.
     """
-    _check_dtype(dtype, "satclip")
-    if sh not in SH_MODES:
-        raise InputError(f"satclip: sh must be one of {SH_MODES}, got {sh!r}")
+    _check_options(dtype, sh, "satclip")
     if weights and ckpt:
         raise InputError(f"satclip: pass either weights=NAME (released weights from the hub) or ckpt=PATH (a local "
                          f"checkpoint), not both; got weights={weights} and ckpt={ckpt}")
-    from .checkpoint import load_checkpoint
-    from .model import siren_encode_fn
-
     meta: dict = {}
     if weights:
         from .released import fetch_released, released_weights
@@ -71,19 +71,48 @@ def satclip_encoder(*, L: int = 0, ckpt: str = "", weights: str = "", sh: str = 
                     trained_on=w.trained_on, tuned_on=())
     elif ckpt:
         path = Path(ckpt).expanduser()
-        meta.update(trained_on=None, tuned_on=None)  # a user checkpoint: unknown here
+        meta.update(kind="checkpoint", trained_on=None, tuned_on=None)  # a user checkpoint: unknown here
     else:
-        path = shipped_checkpoint(L or 10)
+        from .released import RELEASED
+
+        raise InputError(f"satclip needs its weights: satclip:weights=NAME for the released SatCLIP "
+                         f"({', '.join(RELEASED)}) or satclip:ckpt=PATH for a local checkpoint. The checkpoints "
+                         "trained here on Blue Marble are satclip-bm and satclip-bm:L=40")
+    name = f"satclip-{weights}" if weights else "satclip"
+    return _satclip_from(path, L, sh, dtype, batch_size, meta, name)
+
+
+@register_encoder("satclip-bm", kind="trained-in-repo", citation=SATCLIP_CITATION, license="MIT",
+                  trained_on=(BLUE_MARBLE,), tuned_on=PROBE_TASKS,
+                  description="SatCLIP architecture, weights trained here on Blue Marble (L=10; L=40): not the "
+                              "released SatCLIP")
+def satclip_bm_encoder(*, L: int = 10, sh: str = "exact", dtype: str = "float64",
+                       batch_size: int = 65536) -> ArrayEncoder:
+    """SatCLIP with the checkpoint shipped for ``L`` (10 or 40), trained here by ``geobench pretrain
+    satclip`` on Blue Marble imagery (see ``encoders/satclip/checkpoints/*.json``)."""
+    _check_options(dtype, sh, "satclip-bm")
+    return _satclip_from(shipped_checkpoint(L), L, sh, dtype, batch_size, {}, f"satclip-bm-L{L}")
+
+
+def _satclip_from(path: Path, L: int, sh: str, dtype: str, batch_size: int, meta: dict, name: str) -> ArrayEncoder:
+    from .checkpoint import load_checkpoint
+    from .model import siren_encode_fn
+
     ck = load_checkpoint(path, L=L or None)
     fn = siren_encode_fn(ck.state, ck.num_layers, ck.L, harmonics_calculation=ck.harmonics_calculation,
                          dtype=dtype, sh=sh)
     meta.update({"weights_sha256": ck.sha256, "checkpoint": str(path), "L": ck.L, "capacity": ck.capacity,
                  "num_hidden_layers": ck.num_layers, "harmonics_calculation": ck.harmonics_calculation,
-                 "shipped": not (ckpt or weights), "sh": sh, "dtype": dtype})
+                 "sh": sh, "dtype": dtype})
     if ck.extra:
         meta["training"] = {k: ck.extra[k] for k in ("command", "seed", "variant") if k in ck.extra}
-    name = f"satclip-{weights}" if weights else f"satclip-L{ck.L}"
     return ArrayEncoder(name, ck.embed_dim, fn, meta, batch_size=int(batch_size))
+
+
+def _check_options(dtype: str, sh: str, who: str) -> None:
+    _check_dtype(dtype, who)
+    if sh not in SH_MODES:
+        raise InputError(f"{who}: sh must be one of {SH_MODES}, got {sh!r}")
 
 
 @register_encoder("sh_siren_random", kind="parameter-free",

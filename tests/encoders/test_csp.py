@@ -82,7 +82,7 @@ def test_asymmetric_point_matches_explicit_grid_features(trained):
         if hp["layernorm"] and i < n - 1:
             x = torch.nn.functional.layer_norm(x, (x.shape[1],), state[f"layers.{i}.layernorm.weight"].double(),
                                                state[f"layers.{i}.layernorm.bias"].double())
-    spec = "csp" if path == SHIPPED else f"csp:ckpt={path}"
+    spec = "csp-bm" if path == SHIPPED else f"csp:ckpt={path}"
     enc = get_encoder(spec)
     got = enc.encode(pt)
     assert got.shape == (1, 256)
@@ -113,5 +113,5 @@ def test_shipped_csp_checkpoint():
     assert SHIPPED.stat().st_size < 5 * 2**20
     rec = json.loads(SHIPPED.with_suffix(".json").read_text())
     assert rec["command"].startswith("geobench pretrain csp") and "wall_seconds" in rec and "val_loss" in rec
-    enc = get_encoder("csp")
+    enc = get_encoder("csp-bm")
     assert enc.meta["kind"] == "trained-in-repo" and enc.meta["weights_sha256"] == rec["checkpoint_sha256"]

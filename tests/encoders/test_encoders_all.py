@@ -8,10 +8,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from geobench.encoding import ENCODERS, get_encoder
+from pathlib import Path
+
+from geobench.encoding import ENCODERS, default_encoders, get_encoder
+from geobench.encoders.csp import CHECKPOINT as CSP_BM
 from geobench.errors import InputError
 
-NAMES = ENCODERS.names()
+SATCLIP_FIXTURE = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "satclip" / "satclip_sh10_siren256_seed0.ckpt"
+# every encoder that builds without options, and the architectures with weights named
+NAMES = default_encoders() + [f"satclip:ckpt={SATCLIP_FIXTURE}", f"csp:ckpt={CSP_BM}"]
+assert set(ENCODERS.names()) <= {n.split(":")[0] for n in NAMES}
 P = np.array([[100.0, 10.0]])
 
 

@@ -140,7 +140,7 @@ def test_download_lands_in_cache_matches_ckpt_and_is_reused(hub, empty_cache, mo
     sha = hashlib.sha256(CKPT.read_bytes()).hexdigest()
     assert enc.meta["weights_sha256"] == sha
     assert (enc.meta["hub_repo"], enc.meta["hub_file"], enc.meta["hub_commit"]) == (REPO, FILE, COMMIT)
-    assert enc.meta["kind"] == "pretrained" and enc.meta["L"] == 10 and enc.meta["shipped"] is False
+    assert enc.meta["kind"] == "pretrained" and enc.meta["L"] == 10 and "training" not in enc.meta
     assert enc.meta["trained_on"] == ("S2-100K (Sentinel-2)",) and enc.meta["tuned_on"] == ()
     assert enc.meta["spec"] == "satclip:weights=resnet18-l10"
     emb = enc.encode(_coords())

@@ -35,7 +35,7 @@ def test_official_checkpoint_parity_float64():
     import hashlib
 
     assert enc.meta["weights_sha256"] == hashlib.sha256(CKPT.read_bytes()).hexdigest()
-    assert enc.meta["kind"] == "trained-in-repo"
+    assert enc.meta["kind"] == "checkpoint"  # weights from a file: not labelled as trained here
 
 
 def test_float32_output_and_batching_agree():
@@ -203,7 +203,7 @@ def test_shipped_checkpoints(L):
     for k in ("command", "seed", "wall_seconds", "val_loss", "probes_val", "checkpoint_sha256"):
         assert k in rec, k
     assert rec["command"].startswith("geobench pretrain satclip")
-    spec = "satclip" if L == 10 else f"satclip:L={L}"
+    spec = "satclip-bm" if L == 10 else f"satclip-bm:L={L}"
     enc = get_encoder(spec)
     assert enc.meta["weights_sha256"] == rec["checkpoint_sha256"]
     emb = enc.encode(np.array([[100.0, 10.0], [10.0, 45.0]]))
@@ -212,8 +212,24 @@ def test_shipped_checkpoints(L):
 
 
 def test_no_shipped_checkpoint_for_other_L():
-    with pytest.raises(CheckpointError, match="no shipped SatCLIP checkpoint for L=7"):
-        get_encoder("satclip:L=7")
+    with pytest.raises(CheckpointError, match="no SatCLIP checkpoint trained here for L=7.*satclip:weights=NAME"):
+        get_encoder("satclip-bm:L=7")
+
+
+def test_weights_trained_here_never_pass_for_the_released_model():
+    """``satclip`` is the architecture: it needs weights named; the ones trained here are satclip-bm."""
+    from geobench.errors import InputError
+
+    with pytest.raises(InputError, match="satclip needs its weights.*satclip:weights=NAME.*satclip-bm"):
+        get_encoder("satclip")
+    with pytest.raises(InputError, match="csp needs its weights.*csp:ckpt=PATH.*csp-bm"):
+        get_encoder("csp")
+    bm = get_encoder("satclip-bm")
+    assert bm.meta["spec"] == "satclip-bm" and bm.meta["kind"] == "trained-in-repo"
+    assert bm.meta["trained_on"] == ("NASA Blue Marble (RGB)",)
+    from geobench.encoding import default_encoders
+
+    assert {"satclip-bm", "csp-bm"} <= set(default_encoders()) and not {"satclip", "csp"} & set(default_encoders())
 
 
 def test_package_data_covers_checkpoints():

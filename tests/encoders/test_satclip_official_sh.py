@@ -84,8 +84,8 @@ def test_doc_lists_trained_on_and_tuned_on():
 
     text = DOC.read_text()
     tasks = ", ".join(VAL_TASKS)
-    for row in (f"| `satclip` (shipped L = 10 / 40) | {BLUE_MARBLE} | {tasks} |",
-                f"| `csp` (shipped) | {BLUE_MARBLE} | {tasks} |",
+    for row in (f"| `satclip-bm` (`satclip-bm:L=40`; trained here) | {BLUE_MARBLE} | {tasks} |",
+                f"| `csp-bm` (trained here) | {BLUE_MARBLE} | {tasks} |",
                 "| `satclip:weights=NAME` (released) | S2-100K (Sentinel-2) | – |",
                 "| `geoclip` (released) | MP-16 (Flickr) | – |"):
         assert row in text, row

@@ -19,7 +19,7 @@ def test_trained_on_and_tuned_on():
     for p in records:  # what the shipped checkpoints were trained on and selected with
         rec = json.loads(p.read_text())
         assert rec["data"]["source"] == "bmng" and tuple(rec["config"]["probe_tasks"]) == VAL_TASKS, p.name
-    for name in ("satclip", "csp"):
+    for name in ("satclip-bm", "csp-bm"):
         entry = ENCODERS.get(name)
         assert (entry.trained_on, entry.tuned_on) == ((BLUE_MARBLE,), VAL_TASKS)
         meta = get_encoder(name).meta

@@ -4,7 +4,8 @@
 move into data/, evaluation/, heads/, reporting/) with exactly the calls below. The records
 must be equal once the fields that legitimately differ are removed: the timestamp, the
 timings, the git commit, ``schema_version`` (added by the change), and the fingerprint of the
-external iNaturalist folder (its path and file mtimes, which differ in every checkout). Since
+external iNaturalist folder (its path and file mtimes, which differ in every checkout). The
+package's version is compared across its rename (geobench -> geobench-locenc). Since
 records carry their content identity (schema 2), the key, ``identity``, ``setting`` and the
 predictions file name (which holds the identity's digest) differ too; rows are matched by
 (task, encoder, head, split, seed) instead.
@@ -15,6 +16,7 @@ import json
 from pathlib import Path
 
 
+from geobench import DISTRIBUTION
 from geobench.evaluation.records import read_records
 from geobench.evaluation.runner import run_grid
 
@@ -27,6 +29,10 @@ def comparable(r: dict) -> dict:
     r = {k: v for k, v in r.items() if k not in VOLATILE}
     prov = {k: v for k, v in r["provenance"].items() if k not in ("git_commit", "git_diff_sha256")}
     prov["data_checksums"] = {k: v for k, v in prov["data_checksums"].items() if not k.startswith("external")}
+    # the distribution was renamed (geobench -> geobench-locenc); its version is compared under one key
+    versions = dict(prov["versions"])
+    versions["geobench"] = versions.pop(DISTRIBUTION, versions.get("geobench"))
+    prov["versions"] = versions
     r["provenance"] = prov
     return json.loads(json.dumps(r, sort_keys=True))
 

@@ -150,7 +150,7 @@ def test_reproduce_subset_resumes_and_rejects_unknown_names(tmp_path, capsys, mo
 
     args = ["reproduce", "--task", "air_temperature", "--split", "random", "--encoder", "direct,wrap",
             "--head", "linear", "--seeds", "2", "--executor", "serial", "--no-report",
-            "--results", str(tmp_path), "--tracking-uri", "none"]
+            "--results", str(tmp_path), "--tracking-uri", "none", "--allow-dirty"]  # a working copy may be dirty
     assert main(args) == 0
     recs = read_records(tmp_path / "runs.jsonl")
     assert len(recs) == 4 and {r["split"] for r in recs} == {"random:train=0.6:val=0.2"}
@@ -190,6 +190,7 @@ def test_reproduce_includes_inaturalist_only_when_its_data_is_configured(tmp_pat
     assert grid_plan(["inaturalist_2018"]) == [("inaturalist_2018", ["random"])]
 
     assert main(["reproduce", "--task", "inaturalist_2018", "--encoder", "wrap", "--head", "linear", "--seeds", "1",
-                 "--executor", "serial", "--no-report", "--results", str(tmp_path), "--tracking-uri", "none"]) == 0
+                 "--executor", "serial", "--no-report", "--results", str(tmp_path), "--tracking-uri", "none",
+                 "--allow-dirty"]) == 0
     (rec,) = read_records(tmp_path / "runs.jsonl")
     assert rec["task"] == "inaturalist_2018" and rec["status"] == "ok" and rec["head_params"]["protocol"] == "product"

@@ -66,10 +66,9 @@ def test_timings_are_medians_with_same_run_references(quick):
 def test_encoders_and_errors(quick):
     enc = quick["sections_raw"]["encoders"]["encoders"]
     assert enc["direct"]["dim"] == 2 and enc["sh:L=4"]["dim"] == 16 and enc["sh:L=4"]["n"] == 500
-    # an encoder whose weights are unavailable is recorded, not fatal (no shipped SatCLIP checkpoint)
-    if "error" in enc["satclip"]:
-        assert "CheckpointError" in enc["satclip"]["error"]
-        assert any(r["status"] == "ERROR" and r["name"] == "satclip" for r in quick["rows"])
+    # an encoder whose weights are unavailable is recorded, not fatal (`satclip` without weights=/ckpt=)
+    assert "InputError" in enc["satclip"]["error"] and "satclip needs its weights" in enc["satclip"]["error"]
+    assert any(r["status"] == "ERROR" and r["name"] == "satclip" for r in quick["rows"])
 
 
 def test_heads_rows(quick):
@@ -147,10 +146,11 @@ def test_projection_from_measured_cell_times(tmp_path):
     from geobench.evaluation.plan import offline_tasks
 
     runs = tmp_path / "runs.jsonl"
-    recs = [{"key": f"air_temperature|e{i}|linear|random|{i}|", "task": "air_temperature", "head": "linear",
-             "status": "ok", "timings": {"cell_s": v}} for i, v in enumerate((1.0, 3.0, 2.0))]
-    recs.append({"key": "countries|wrap|lightgbm|random|0|", "task": "countries", "head": "lightgbm",
-                 "status": "not_applicable", "reason": "too many classes"})
+    recs = [{"key": f"air_temperature|e{i}|linear|random|{i}|", "task": "air_temperature", "encoder": f"e{i}",
+             "head": "linear", "split": "random", "seed": i, "status": "ok", "timings": {"cell_s": v}}
+            for i, v in enumerate((1.0, 3.0, 2.0))]
+    recs.append({"key": "countries|wrap|lightgbm|random|0|", "task": "countries", "encoder": "wrap", "head": "lightgbm",
+                 "split": "random", "seed": 0, "status": "not_applicable", "reason": "too many classes"})
     runs.write_text("".join(json.dumps(r) + "\n" for r in recs))
     cfg = perf.Config.make(runs=str(runs), projection_workers=2)
     (row,), raw = perf.section_projection(cfg)

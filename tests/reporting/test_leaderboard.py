@@ -162,3 +162,20 @@ def test_random_split_constant_matches_what_the_runner_records():
     from geobench.evaluation.splits import parse_split
 
     assert RANDOM_SPLIT == str(parse_split("random")) == "random:train=0.6:val=0.2"
+
+
+def test_cells_of_encoders_tuned_on_the_task_are_flagged():
+    """MTEB-style overlap: the shipped checkpoints were selected with validation probes on
+    air_temperature, elevation and population; their cells there are marked, others not."""
+    from geobench.reporting.comparison import RANDOM_SPLIT as RANDOM
+    from geobench.reporting.leaderboard import markdown, summarize
+
+    recs = [_rec("satclip", "linear", RANDOM, s, {"r2": 0.9}) for s in (0, 1)]  # a version-1 row: now satclip-bm
+    recs += [_rec("satclip", "linear", RANDOM, 0, {"accuracy": 0.8}, "countries", primary_metric="accuracy")]
+    recs += [_rec("wrap", "linear", RANDOM, s, {"r2": 0.8}, encoder_meta={"tuned_on": []}) for s in (0, 1)]
+    t, _ = summarize(recs)
+    flags = {(r.task, r.encoder): r.tuned_on_task for r in t.itertuples()}
+    assert flags == {("air_temperature", "satclip-bm"): True, ("countries", "satclip-bm"): False,
+                     ("air_temperature", "wrap"): False}
+    md = markdown(t)
+    assert "**0.900 ± 0.000**‡" in md and "1 cell(s): the encoder's hyper-parameters were selected" in md
