@@ -103,6 +103,7 @@ def new_record(job: Job, points, n_train: int, n_val: int, n_test: int) -> RunRe
 def _fit_protocol(job: Job, points, X, record: RunRecord) -> RunRecord:
     """A task's own protocol (declared on its TaskSpec) instead of split + head."""
     from geobench.errors import NotApplicableError
+    from geobench.heads.base import parse_head_spec
     from geobench.tasks.base import resolve_protocol
     from geobench.threads import limit_threads
 
@@ -110,7 +111,8 @@ def _fit_protocol(job: Job, points, X, record: RunRecord) -> RunRecord:
     t0 = time.perf_counter()
     try:
         with limit_threads(job.n_threads):
-            res = evaluate(points, np.asarray(X), head=job.cell.head, seed=job.cell.seed, n_threads=job.n_threads)
+            res = evaluate(points, np.asarray(X), head=parse_head_spec(job.cell.head)[0], seed=job.cell.seed,
+                           n_threads=job.n_threads)
     except NotApplicableError as e:
         return record.not_applicable(str(e))
     record.metrics, record.head_params, record.warnings = res.metrics, res.head_params, list(res.warnings)
