@@ -7,7 +7,8 @@ A record is built in one place, :class:`RunRecord`; ``schema_version`` numbers i
 ``runs.jsonl`` is the source of truth. Writers append whole lines under an exclusive file
 lock (``runs.jsonl.lock``, via ``filelock``) with a single ``write`` and an ``fsync``, so
 concurrent ``geobench run`` processes never interleave or lose rows and a killed process
-never leaves a half line. Readers skip (and report) a torn trailing line from a crash of
+never leaves a half line; a write that stops short (a full disk) is cut back to the last
+whole line and raises a :class:`DataError`. Readers skip (and report) a torn trailing line from a crash of
 an older writer or a foreign tool.
 """
 from __future__ import annotations
