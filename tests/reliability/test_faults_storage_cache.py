@@ -11,7 +11,7 @@ import pytest
 
 from geobench import cache
 from geobench.encoding import get_encoder
-from geobench.encoding.embed import embed, embedding_path
+from geobench.encoding.embed import embedding_path
 from geobench.errors import DataError
 from geobench.evaluation.records import read_records
 from geobench.evaluation.runner import run_grid
