@@ -1,14 +1,19 @@
 """Files on disk: cache locations, atomic writes, file hashes and file-safe names.
 
 The cache root is ``$GEOBENCH_CACHE`` (default ``~/.cache/geobench``). Nothing is
-created at import time; directories are made on first write.
+created at import time; directories are made on first write, so a complete read-only cache
+can be read. Writes are atomic and durable (temp file, fsync, rename, fsync of the folder).
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
+import re
+import socket
 import tempfile
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
@@ -24,45 +29,141 @@ def cache_root() -> Path:
 
 
 def cache_dir(*parts: str) -> Path:
-    """``cache_root()/parts...``, created if missing, with a clear error if not writable."""
-    p = cache_root().joinpath(*parts)
+    """``cache_root()/parts...``, neither created nor checked here: :func:`atomic_path` makes
+    the folder (with a clear error if it cannot) when a file is written into it, so a complete
+    read-only cache (a shared one, say) can be read."""
+    return cache_root().joinpath(*parts)
+
+
+NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
+
+
+def is_no_space(e: BaseException) -> bool:
+    """True if ``e`` says the disk (or the user's quota) is full."""
+    return isinstance(e, OSError) and (e.errno in NO_SPACE or "No space left on device" in str(e))
+
+
+def _under(p: Path, root: Path) -> bool:
     try:
-        p.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise DataError(
-            f"cache directory {p} cannot be created ({e.strerror}); set GEOBENCH_CACHE to a writable folder"
-        ) from e
-    if not os.access(p, os.W_OK):
-        raise DataError(f"cache directory {p} is not writable; set GEOBENCH_CACHE to a writable folder")
-    return p
+        Path(p).resolve().relative_to(root.resolve())
+        return True
+    except (OSError, ValueError):
+        return False
+
+
+def write_error(dest: Path, e: OSError, note: str = "") -> DataError:
+    """A :class:`DataError` for a failed write of ``dest``, naming the file, the cause and the
+    fix (free space, or write elsewhere: ``GEOBENCH_CACHE`` for the cache, ``--results`` else)."""
+    dest = Path(dest)
+    where = "set GEOBENCH_CACHE to" if _under(dest, cache_root()) else "pass --results"
+    note = f"; {note}" if note else ""
+    if is_no_space(e):
+        return DataError(f"cannot write {dest}: no space left on the disk holding {dest.parent}{note}. "
+                         f"Free space there, or {where} a folder on another disk, and run again")
+    why = e.strerror or str(e)
+    return DataError(f"cannot write {dest}: folder {dest.parent} cannot be created or written ({why}){note}; "
+                     f"{where} a writable folder")
+
+
+# Temporary files of atomic writes are named ``.<dest name>.<random>.<host>-<pid>.tmp``, so that
+# a later writer can tell those of dead processes (killed mid-write) from those still being written.
+_HOST = "".join(c if c.isalnum() or c == "-" else "_" for c in socket.gethostname()) or "host"
+_TAGGED = re.compile(r"^\..+\.(?P<host>[\w-]+)-(?P<pid>\d+)\.tmp$")
+_UNTAGGED = re.compile(r"^\..+\.\w{8}\.tmp$")  # written before the tag; removed when a day old
+UNTAGGED_MAX_AGE = 86400.0
+_swept: set[str] = set()
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid() or os.name == "nt":  # (os.kill would terminate on Windows: never guess there)
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # EPERM: alive, another user's
+        return True
+    return True
+
+
+def _is_stale(p: Path) -> bool:
+    m = _TAGGED.match(p.name)
+    if m:
+        return m["host"] == _HOST and not _pid_alive(int(m["pid"]))
+    if _UNTAGGED.match(p.name):
+        try:
+            return time.time() - p.stat().st_mtime > UNTAGGED_MAX_AGE
+        except OSError:
+            return False
+    return False
+
+
+def remove_stale_tmp(folder: Path, *, recursive: bool = False) -> int:
+    """Remove the temporary files that killed writers left in ``folder`` (and below, if
+    ``recursive``): those named for a process of this host that is no longer alive, and
+    untagged ones (older versions) untouched for a day. A live process's file is never removed;
+    files that cannot be removed (a read-only folder) are left. Returns how many were removed."""
+    n = 0
+    for p in (Path(folder).rglob(".*.tmp") if recursive else Path(folder).glob(".*.tmp")):
+        if _is_stale(p):
+            try:
+                p.unlink()
+                n += 1
+            except OSError:
+                pass
+    return n
 
 
 @contextmanager
 def atomic_path(dest: Path) -> Iterator[Path]:
-    """Yield a temp path next to ``dest``; on success rename it onto ``dest``.
+    """Yield a temp path next to ``dest``; on success fsync it, rename it onto ``dest`` and
+    fsync the folder, so that after a power loss ``dest`` is either the old or the whole new file.
 
-    On any exception the temp file is removed, so no half-written file is ever visible.
+    On any exception the temp file is removed, so no half-written file is ever visible. A full
+    disk (in the caller's writes too) or an unwritable folder raise :func:`write_error`. The
+    first write into a folder removes stale temp files of dead writers (:func:`remove_stale_tmp`).
     """
     dest = Path(dest)
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+        if str(dest.parent) not in _swept:
+            _swept.add(str(dest.parent))
+            remove_stale_tmp(dest.parent)
+        fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=f".{_HOST}-{os.getpid()}.tmp", dir=dest.parent)
     except OSError as e:
-        raise DataError(
-            f"cannot write {dest}: folder {dest.parent} cannot be created or written ({e.strerror}); "
-            "choose a writable folder (--results, GEOBENCH_CACHE)"
-        ) from e
+        raise write_error(dest, e) from e
     os.close(fd)
     try:
-        yield Path(tmp)
-        os.chmod(tmp, _umask_mode())  # mkstemp makes 0600 files; give the usual permissions
-        os.replace(tmp, dest)
+        try:
+            yield Path(tmp)
+        except OSError as e:
+            if is_no_space(e):
+                raise write_error(dest, e) from e
+            raise
+        try:
+            _fsync(tmp, os.O_RDWR)
+            os.chmod(tmp, _umask_mode())  # mkstemp makes 0600 files; give the usual permissions
+            os.replace(tmp, dest)
+        except OSError as e:
+            raise write_error(dest, e) from e
+        try:
+            _fsync(dest.parent, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        except OSError:  # best effort: some file systems cannot fsync a folder
+            pass
     except BaseException:
         try:
             os.unlink(tmp)
         except FileNotFoundError:
             pass
         raise
+
+
+def _fsync(path: str | Path, flags: int) -> None:
+    fd = os.open(path, flags)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _umask_mode() -> int:

@@ -284,16 +284,16 @@ def _read_points(path: Path, key: str) -> tuple[pd.DataFrame, dict] | None:
     """Read a cached point set; None (rebuild) if unreadable or its metadata does not match."""
     import pyarrow.parquet as pq
 
-    try:
+    try:  # anything unreadable (zero bytes after a power loss, truncated, garbled) is a miss
         table = pq.read_table(path)
         gb = json.loads(table.schema.metadata[b"geobench"])
+        if gb.get("key") != key:
+            return None
+        df = table.drop(["geometry"]).to_pandas()
+        meta = gb["meta"]
+        if points_sha256(df) != meta.get("points_sha256"):
+            return None
     except Exception:
-        return None
-    if gb.get("key") != key:
-        return None
-    df = table.drop(["geometry"]).to_pandas()
-    meta = gb["meta"]
-    if points_sha256(df) != meta.get("points_sha256"):
         return None
     df.attrs = {"meta": meta}
     return df, meta

@@ -24,9 +24,9 @@ import tempfile
 import time
 import urllib.request
 import zipfile
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
-from geobench.cache import atomic_path, cache_dir, cache_root, sha256_file, status
+from geobench.cache import atomic_path, cache_root, sha256_file, status
 from geobench.errors import ChecksumError, DataError, InputError
 from geobench.registry import unknown_name_message
 
@@ -122,7 +122,6 @@ def fetch(name: str, *, offline: bool = False) -> Path:
             return dest
         except ChecksumError:
             dest.unlink()
-    cache_dir("raw", *PurePosixPath(name).parent.parts)
     mirror = _mirror_path(name)
     if mirror is not None and mirror.exists():
         _install(dest, f, lambda tmp: shutil.copyfile(mirror, tmp), f"mirror GEOBENCH_DATA ({mirror})")

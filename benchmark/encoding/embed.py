@@ -46,18 +46,19 @@ def cached_embedding(enc: Encoder, points_sha: str, fingerprint: str | None = No
     side = p.with_suffix(".json")
     if not (p.exists() and side.exists()):
         return None
-    try:
+    try:  # anything unreadable (zero bytes after a power loss, truncated, garbled) is a miss
         meta = json.loads(side.read_text())
-        arr = np.load(p, mmap_mode="r")
-    except (OSError, ValueError):
+        arr = np.load(p, mmap_mode="r", allow_pickle=False)
+        ok = (isinstance(meta, dict) and meta.get("points_sha256") == points_sha
+              and list(arr.shape) == meta.get("shape") and arr.dtype == np.float32)
+    except Exception:
         return None
-    if meta.get("points_sha256") != points_sha or list(arr.shape) != meta.get("shape"):
-        return None
-    return p, meta
+    return (p, meta) if ok else None
 
 
 def embed(enc: Encoder, lonlat: np.ndarray, points_sha: str, *, force: bool = False) -> tuple[Path, dict]:
-    """Embed ``lonlat`` ((N, 2) lon/lat degrees) with ``enc`` unless cached; return (path, sidecar).
+    """Embed ``lonlat`` ((N, 2) lon/lat degrees) with ``enc`` unless cached (``force``: always
+    recompute and overwrite the cache); return (path, sidecar).
 
     Embeddings are validated (shape, finite, also after the cast to float32) and stored as float32.
     """

@@ -7,11 +7,13 @@ A record is built in one place, :class:`RunRecord`; ``schema_version`` numbers i
 ``runs.jsonl`` is the source of truth. Writers append whole lines under an exclusive file
 lock (``runs.jsonl.lock``, via ``filelock``) with a single ``write`` and an ``fsync``, so
 concurrent ``geobench run`` processes never interleave or lose rows and a killed process
-never leaves a half line. Readers skip (and report) a torn trailing line from a crash of
+never leaves a half line; a write that stops short (a full disk) is cut back to the last
+whole line and raises a :class:`DataError`. Readers skip (and report) a torn trailing line from a crash of
 an older writer or a foreign tool.
 """
 from __future__ import annotations
 
+import errno
 import json
 import os
 import time
@@ -121,29 +123,66 @@ def upgrade(r: dict[str, Any]) -> dict[str, Any]:
 
 
 def append_records(path: Path, records: Iterable[dict[str, Any]]) -> None:
-    """Append records atomically (one locked write of whole lines, then fsync)."""
+    """Append records atomically (one locked write of whole lines, then fsync). If the write
+    stops short (a full disk) or the fsync fails, the file is cut back to where it ended, so no
+    torn row is left, and a :class:`DataError` names the folder and the fix."""
+    from geobench.cache import write_error
+
     lines = "".join(json.dumps(r, sort_keys=True, default=_json_default) + "\n" for r in records)
     if not lines:
         return
     path = Path(path)
+    _not_a_folder(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise DataError(f"cannot write {path}: folder {path.parent} cannot be created ({e.strerror}); "
-                        "pass --results a writable folder") from e
+        raise write_error(path, e) from e
     with FileLock(str(path) + ".lock"):
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        except OSError as e:
+            raise write_error(path, e) from e
+        try:
+            start = os.fstat(fd).st_size
             # A previous crash could have left a line without its newline: start on a fresh line.
-            if os.fstat(fd).st_size > 0:
+            if start > 0:
                 with open(path, "rb") as f:
                     f.seek(-1, os.SEEK_END)
                     if f.read(1) != b"\n":
                         lines = "\n" + lines
-            os.write(fd, lines.encode())
-            os.fsync(fd)
+            try:
+                _write_all(fd, lines.encode())
+                os.fsync(fd)
+            except OSError as e:
+                raise write_error(path, e, _cut_back(fd, start)) from e
         finally:
             os.close(fd)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """``os.write`` until all of ``data`` is written; a write that makes no progress is a full disk."""
+    view = memoryview(data)
+    while view:
+        n = os.write(fd, view)
+        if n <= 0:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        view = view[n:]
+
+
+def _cut_back(fd: int, size: int) -> str:
+    """Truncate the file back to ``size`` bytes (its last whole line); what to tell the user."""
+    try:
+        os.ftruncate(fd, size)
+        os.fsync(fd)
+        return "the row was not saved and the file was cut back to its last whole line (earlier rows are kept)"
+    except OSError as e:
+        return f"a partial row may be left at its end (readers skip it; cutting it off failed: {e.strerror})"
+
+
+def _not_a_folder(path: Path) -> None:
+    if path.is_dir():
+        raise DataError(f"{path} is a folder, but the results file runs.jsonl must be a file: move that folder "
+                        "away, or pass --results another results folder")
 
 
 def _json_default(o: Any) -> Any:
@@ -162,6 +201,7 @@ def read_records(path: Path, *, warn: bool = True) -> list[dict[str, Any]]:
     path = Path(path)
     if not path.exists():
         return []
+    _not_a_folder(path)
     out, bad = [], 0
     with open(path, "rb") as f:
         for line in f:

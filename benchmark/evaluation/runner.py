@@ -41,6 +41,7 @@ def run_grid(tasks: Iterable[str], encoders: Iterable[Any], heads: Iterable[str]
              progress: bool = True, n_boot: int = 1000, command: str = "",
              plugins: Iterable[str] = ()) -> GridResult:
     """Run the grid; returns the records produced by this call (skipped cells are not re-run)."""
+    from geobench.cache import cache_root, remove_stale_tmp
     from geobench.evaluation.executor import default_cores, run_jobs, threads_per_worker
     from geobench.reporting.tracking import Tracker
 
@@ -59,11 +60,13 @@ def run_grid(tasks: Iterable[str], encoders: Iterable[Any], heads: Iterable[str]
     if not todo:
         result.wall_seconds = time.perf_counter() - t_start
         return result
+    for folder in (results_dir, cache_root()):  # temp files left by killed runs
+        remove_stale_tmp(folder, recursive=True)
 
     if executor != "serial" and not n_jobs:
         n_jobs = default_cores()  # resolved once, for both the pool size and the threads per worker
     n_threads = threads_per_worker(executor, n_jobs)
-    jobs = [replace(j, plugins=tuple(plugins), command=command) for j in _embed_phase(todo, n_threads, n_boot)]
+    jobs = [replace(j, plugins=tuple(plugins), command=command) for j in _embed_phase(todo, n_threads, n_boot, force)]
     tracker = Tracker(tracking_uri, results_dir, command=command)
     from tqdm.auto import tqdm
 
@@ -88,8 +91,8 @@ def _all_encoders() -> list[str]:
     return default_encoders()
 
 
-def _embed_phase(todo: list[Cell], n_threads: int, n_boot: int) -> list[Job]:
-    """Embed each (task, encoder) of ``todo`` once (cached) and return the fit jobs."""
+def _embed_phase(todo: list[Cell], n_threads: int, n_boot: int, force: bool = False) -> list[Job]:
+    """Embed each (task, encoder) of ``todo`` once (cached; ``force``: recomputed) and return the fit jobs."""
     from geobench.encoding.embed import embed
     from geobench.tasks.base import load_task
 
@@ -103,7 +106,7 @@ def _embed_phase(todo: list[Cell], n_threads: int, n_boot: int) -> list[Job]:
         for c in cells:
             if c.encoder not in encs:
                 enc = c.encoder_obj
-                path, side = embed(enc, points.lonlat, points.sha256)
+                path, side = embed(enc, points.lonlat, points.sha256, force=force)
                 meta = {k: (list(v) if isinstance(v, tuple) else v) for k, v in enc.meta.items()
                         if isinstance(v, (str, int, float, bool, type(None)))
                         or (isinstance(v, tuple) and all(isinstance(x, str) for x in v))}
@@ -114,7 +117,8 @@ def _embed_phase(todo: list[Cell], n_threads: int, n_boot: int) -> list[Job]:
 
 
 def write_predictions(p: Path, preds: pd.DataFrame) -> Path:
-    """Write per-point test predictions to Parquet ``p`` atomically (see ``Cell.predictions_file``)."""
+    """Write per-point test predictions to Parquet ``p`` atomically (see ``Cell.predictions_file``);
+    a full disk raises a DataError naming the file (:func:`geobench.cache.atomic_path`)."""
     from geobench.cache import atomic_path
 
     with atomic_path(p) as tmp:
