@@ -63,7 +63,7 @@ def run_grid(tasks: Iterable[str], encoders: Iterable[Any], heads: Iterable[str]
     if executor != "serial" and not n_jobs:
         n_jobs = default_cores()  # resolved once, for both the pool size and the threads per worker
     n_threads = threads_per_worker(executor, n_jobs)
-    jobs = [replace(j, plugins=tuple(plugins), command=command) for j in _embed_phase(todo, n_threads, n_boot)]
+    jobs = [replace(j, plugins=tuple(plugins), command=command) for j in _embed_phase(todo, n_threads, n_boot, force)]
     tracker = Tracker(tracking_uri, results_dir, command=command)
     from tqdm.auto import tqdm
 
@@ -88,8 +88,8 @@ def _all_encoders() -> list[str]:
     return default_encoders()
 
 
-def _embed_phase(todo: list[Cell], n_threads: int, n_boot: int) -> list[Job]:
-    """Embed each (task, encoder) of ``todo`` once (cached) and return the fit jobs."""
+def _embed_phase(todo: list[Cell], n_threads: int, n_boot: int, force: bool = False) -> list[Job]:
+    """Embed each (task, encoder) of ``todo`` once (cached; recomputed with ``force``) and return the fit jobs."""
     from geobench.encoding.embed import embed
     from geobench.tasks.base import load_task
 
@@ -103,7 +103,7 @@ def _embed_phase(todo: list[Cell], n_threads: int, n_boot: int) -> list[Job]:
         for c in cells:
             if c.encoder not in encs:
                 enc = c.encoder_obj
-                path, side = embed(enc, points.lonlat, points.sha256)
+                path, side = embed(enc, points.lonlat, points.sha256, force=force)
                 meta = {k: (list(v) if isinstance(v, tuple) else v) for k, v in enc.meta.items()
                         if isinstance(v, (str, int, float, bool, type(None)))
                         or (isinstance(v, tuple) and all(isinstance(x, str) for x in v))}
