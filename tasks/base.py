@@ -200,13 +200,15 @@ def load_task(name: str, *, rebuild: bool = False, **options: Any) -> Points:
             df, meta = got
             return _points(spec, df, opts, inputs, meta)
     from geobench.cache import status
+    from geobench.data.fetching import verified_reads
 
-    for f in spec.files:
-        fetch(f)
-    status(f"building task {name!r} (first use of these options; cached afterwards) ...")
-    t0 = time.perf_counter()
-    df = entry.build(**opts)
-    df = _finish(spec, df)
+    with verified_reads():  # every raw file is re-hashed before the build reads it (see data.fetching)
+        for f in spec.files:
+            fetch(f)
+        status(f"building task {name!r} (first use of these options; cached afterwards) ...")
+        t0 = time.perf_counter()
+        df = entry.build(**opts)
+        df = _finish(spec, df)
     meta = {"build_seconds": round(time.perf_counter() - t0, 3), **df.attrs.get("meta", {})}
     status(f"built task {name!r}: {len(df):,} points in {meta['build_seconds']:.1f} s")
     _write_points(path, df, key, spec, opts, inputs, meta)

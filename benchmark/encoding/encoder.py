@@ -9,6 +9,7 @@ the entry-point group ``geobench.encoders`` (an entry point names a factory) or
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol, runtime_checkable
@@ -37,16 +38,23 @@ class ArrayEncoder:
     """An encoder backed by a vectorised function ``fn((n, 2) lon/lat degrees) -> (n, dim)``.
 
     ``encode`` validates the input, calls ``fn`` in chunks of ``batch_size`` rows and
-    shows a progress bar when there are many chunks.
+    shows a progress bar when there are many chunks. ``dim=None`` (a user callable): found
+    from the first call, so the function is only ever called on real points.
     """
 
     name: str
-    dim: int
+    dim: int | None
     fn: Callable[[np.ndarray], np.ndarray]
     meta: dict = field(default_factory=dict)
     batch_size: int = 100_000
 
     def encode(self, lonlat: np.ndarray) -> np.ndarray:
+        out = self._encode(lonlat)
+        if self.dim is None and getattr(out, "ndim", 0) == 2 and out.shape[0]:
+            self.dim = int(out.shape[1])
+        return out
+
+    def _encode(self, lonlat: np.ndarray) -> np.ndarray:
         x = validate_lonlat(lonlat, what=f"encoder {self.name!r} input")
         n = x.shape[0]
         if n <= self.batch_size:
@@ -123,11 +131,30 @@ def register_encoder(name: str, *, kind: str, citation: str = "", license: str =
     return deco
 
 
-def canonical_spec(name: str, opts: dict[str, Any]) -> str:
+def canonical_spec(name: str, opts: dict[str, Any], factory: Callable | None = None) -> str:
     """``name:k=v`` with keys sorted (tuples as ``a/b``, so the spec parses back): the name an
-    encoder or head has in caches and records."""
+    encoder or head has in caches and records. Given the ``factory`` (or constructor) whose
+    keyword defaults the typed ``opts`` follow, options equal to their default are dropped, so
+    ``sh``, ``sh:L=10`` and ``sh:L=010`` are all ``sh`` (one cell, one cache entry)."""
+    if factory is not None:
+        params = inspect.signature(factory).parameters
+        opts = {k: v for k, v in opts.items() if k not in params or not _same(v, params[k].default)}
     fmt = lambda v: "/".join(map(str, v)) if isinstance(v, tuple) else str(v)  # noqa: E731
     return ":".join([name] + [f"{k}={fmt(opts[k])}" for k in sorted(opts)])
+
+
+def _same(value: Any, default: Any) -> bool:
+    """``value`` equals a keyword default of the same type (``1 == True`` is not the same)."""
+    if default is inspect.Parameter.empty or type(value) is not type(default):
+        return False
+    return bool(value == default)
+
+
+def spec_of(enc: Any) -> str:
+    """The name an encoder has in records and messages: ``meta["spec"]``, else its ``name``,
+    else its class name (a user object need not have a ``name``)."""
+    meta = getattr(enc, "meta", None) or {}
+    return str(meta.get("spec") or getattr(enc, "name", None) or type(enc).__name__)
 
 
 def get_encoder(spec: "str | Encoder | Callable[[np.ndarray], np.ndarray]", *, name: str | None = None,
@@ -154,7 +181,7 @@ def get_encoder(spec: "str | Encoder | Callable[[np.ndarray], np.ndarray]", *, n
         if entry.trained_on or entry.tuned_on:
             enc.meta.setdefault("trained_on", entry.trained_on)
             enc.meta.setdefault("tuned_on", entry.tuned_on)
-        enc.meta["spec"] = canonical_spec(base, opts)
+        enc.meta["spec"] = canonical_spec(base, opts, entry.factory)
         return enc
     from geobench.evaluation.identity import code_fingerprint
 
@@ -164,13 +191,14 @@ def get_encoder(spec: "str | Encoder | Callable[[np.ndarray], np.ndarray]", *, n
             enc.meta = {}
         if enc.meta.get("kind", "user") == "user" and "code_fingerprint" not in enc.meta:
             enc.meta["code_fingerprint"] = code_fingerprint(enc)
-        enc.meta.setdefault("spec", name or getattr(enc, "name", type(enc).__name__))
+        if name:
+            enc.meta["spec"] = name
+        enc.meta.setdefault("spec", spec_of(enc))
         enc.meta.setdefault("kind", "user")
     elif callable(spec):
         nm = name or getattr(spec, "__name__", "user_fn")
-        probe = np.asarray(spec(np.array([[0.0, 0.0]])))
-        enc = ArrayEncoder(nm, int(probe.reshape(1, -1).shape[1]), spec,
-                           {"spec": nm, "kind": "user", "code_fingerprint": code_fingerprint(spec)})
+        # dim from the first real call: never probed at a made-up point (a region-only encoder may fail there)
+        enc = ArrayEncoder(nm, None, spec, {"spec": nm, "kind": "user", "code_fingerprint": code_fingerprint(spec)})
     else:
         raise InputError(f"cannot use {spec!r} as an encoder: pass a registered name, an object with encode(), "
                          "or a callable")
@@ -180,8 +208,14 @@ def get_encoder(spec: "str | Encoder | Callable[[np.ndarray], np.ndarray]", *, n
 
 
 def encoder_id(enc: Encoder) -> str:
-    """A filesystem-safe id: the canonical spec plus a short hash of spec and weights checksum."""
-    spec = enc.meta.get("spec", enc.name)
+    """A filesystem-safe id: the canonical spec plus a short hash of spec and weights checksum
+    (and dim). A user encoder (``meta["kind"] == "user"``) is keyed by its code fingerprint and
+    ``version`` instead of its dim (known only after the first call), as in a cell's identity."""
+    spec = spec_of(enc)
+    if enc.meta.get("kind") == "user":
+        key = json.dumps({"spec": spec, "code": enc.meta.get("code_fingerprint"),
+                          "version": enc.meta.get("version")}, sort_keys=True)
+        return f"{safe_name(spec, limit=80)}-u{hashlib.sha256(key.encode()).hexdigest()[:12]}"
     key = json.dumps({"spec": spec, "weights": enc.meta.get("weights_sha256"), "dim": enc.dim,
                       "version": enc.meta.get("version", 1)}, sort_keys=True)
     return f"{safe_name(spec, limit=80)}-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
@@ -190,10 +224,10 @@ def encoder_id(enc: Encoder) -> str:
 def check_embedding(enc: Encoder, emb: np.ndarray, n: int) -> np.ndarray:
     """Reject an embedding with the wrong shape or non-finite values, naming the encoder."""
     emb = np.asarray(emb)
-    spec = enc.meta.get("spec", enc.name)
+    spec = spec_of(enc)
     if emb.ndim != 2 or emb.shape[0] != n:
         raise InputError(f"encoder {spec!r} returned shape {emb.shape}; expected ({n}, dim). Fix its encode().")
-    if emb.shape[1] != enc.dim:
+    if getattr(enc, "dim", None) is not None and emb.shape[1] != enc.dim:
         raise InputError(f"encoder {spec!r} returned {emb.shape[1]} features but declares dim={enc.dim}")
     bad = ~np.isfinite(emb).all(axis=1)
     if bad.any():
@@ -210,4 +244,4 @@ def resolve_spec(spec: str) -> str:
     base, raw = parse_spec(spec)
     entry = ENCODERS.get(base)
     factory = entry.factory if isinstance(entry, EncoderEntry) else entry
-    return canonical_spec(base, convert_options(factory, raw, f"encoder {base!r}"))
+    return canonical_spec(base, convert_options(factory, raw, f"encoder {base!r}"), factory)

@@ -79,6 +79,7 @@ def fit_cell(job: Job) -> tuple[dict, pd.DataFrame | None]:
     record.predictions = c.predictions_file
     preds = pd.DataFrame({"row": te, "lon": df["lon"].to_numpy()[te], "lat": df["lat"].to_numpy()[te],
                           "continent": df["continent"].to_numpy()[te], "y": y[te], "pred": pred_col})
+    preds.attrs["key"] = c.key  # stored in the Parquet metadata: a reader checks the file belongs to its row
     return record.to_dict(), preds
 
 

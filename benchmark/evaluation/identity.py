@@ -98,8 +98,10 @@ def _has_contents(cell: Any) -> bool:
 
 def encoder_identity(enc: Any) -> dict[str, Any]:
     """Spec, weights sha256, and the code fingerprint / version of user encoders."""
+    from geobench.encoding.encoder import spec_of
+
     meta = enc.meta
-    out = {"spec": meta.get("spec", enc.name), "weights_sha256": meta.get("weights_sha256")}
+    out = {"spec": spec_of(enc), "weights_sha256": meta.get("weights_sha256")}
     if meta.get("kind") == "user":
         out["code"] = meta.get("code_fingerprint")
         out["version"] = meta.get("version")

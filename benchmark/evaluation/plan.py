@@ -66,13 +66,18 @@ def expand(values: Iterable[Any], all_names: Callable[[], list[str]]) -> list[An
                     out.extend(all_names())
                     continue
             out.append(part)
-    seen, uniq = set(), []
-    for o in out:
+    return _unique(out)
+
+
+def _unique(items: Iterable[Any]) -> list[Any]:
+    """``items`` without repeats, first-seen order (strings by value, objects by identity)."""
+    seen, out = set(), []
+    for o in items:
         k = o if isinstance(o, str) else id(o)
         if k not in seen:
             seen.add(k)
-            uniq.append(o)
-    return uniq
+            out.append(o)
+    return out
 
 
 def offline_tasks() -> list[str]:
@@ -105,11 +110,11 @@ def plan(tasks: list[str], encoders: list[Any], heads: list[str], splits: list[s
 
     for t in tasks:
         TASKS.get(t)
-    head_specs = [canonical_head_spec(h) for h in heads]
-    split_strs = [str(parse_split(s)) for s in splits]
-    for e in encoders:
-        if isinstance(e, str):
-            resolve_spec(e)  # names and options, before anything is built
+    # canonical specs (defaults dropped or filled in), each once: equivalent spellings are one cell
+    head_specs = _unique(canonical_head_spec(h) for h in heads)
+    split_strs = _unique(str(parse_split(s)) for s in splits)
+    # names and options checked before anything is built
+    encoders = _unique(resolve_spec(e) if isinstance(e, str) else e for e in encoders)
     built = [get_encoder(e) for e in encoders]
     heads_id = {h: head_identity(h, tune) for h in head_specs}
     cells = []
@@ -124,4 +129,7 @@ def plan(tasks: list[str], encoders: list[Any], heads: list[str], splits: list[s
                         identity = {"task": task_id, "encoder": enc_id, "head": heads_id[h], "split": s,
                                     "seed": int(seed)}
                         cells.append(Cell(t, enc.meta["spec"], h, s, int(seed), opts, tune, identity, enc))
-    return cells
+    by_key: dict[str, Cell] = {}
+    for c in cells:  # one cell per identity (two user encoders with the same name and code), first kept
+        by_key.setdefault(c.key, c)
+    return list(by_key.values())

@@ -109,10 +109,12 @@ def head_options(name: str, options: dict[str, Any]) -> dict[str, Any]:
 
 
 def canonical_head_spec(spec: str) -> str:
-    """The head spec with its options sorted and typed (``mlp:max_epochs=50``)."""
+    """The head spec with its options sorted and typed, those equal to their default dropped
+    (``mlp:max_epochs=50``; ``linear:alphas=0.1/1/10`` is ``linear``)."""
     from geobench.encoding.encoder import canonical_spec
 
-    return canonical_spec(*parse_head_spec(spec))
+    name, opts = parse_head_spec(spec)
+    return canonical_spec(name, opts, HEADS.get(name).__init__)
 
 
 def head_is_applicable(name: str, kind: str, n_classes: int | None = None) -> tuple[bool, str | None]:

@@ -155,9 +155,39 @@ def _first_argmax(scores: np.ndarray) -> int:
     return best
 
 
+class _MinMax:
+    """MinMax scaling to [0, 1] on train that does not depend on the units of the embedding.
+
+    scikit-learn's ``MinMaxScaler`` treats a feature whose range is below ``10 * eps`` of the
+    input dtype as constant (for float32, ranges below ~1.2e-6), so an embedding in tiny units
+    silently lost all its features. Such features (range > 0 but below that threshold) are scaled
+    here in float64; every other feature takes scikit-learn's path unchanged, so the numbers of
+    ordinary embeddings stay bit-identical. Output: float64.
+    """
+
+    def fit(self, X: np.ndarray) -> "_MinMax":
+        from sklearn.preprocessing import MinMaxScaler
+
+        X = np.asarray(X)
+        self._sk = MinMaxScaler().fit(X)
+        lo, hi = X.min(axis=0).astype(np.float64), X.max(axis=0).astype(np.float64)  # exact in float64
+        rng = hi - lo
+        eps = np.finfo(X.dtype if X.dtype.kind == "f" else np.float64).eps
+        self._tiny = np.flatnonzero((rng > 0) & (rng < 10 * eps))
+        self._lo, self._rng = lo[self._tiny], rng[self._tiny]
+        return self
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        Xs = np.asarray(self._sk.transform(X), dtype=np.float64)
+        if self._tiny.size:
+            Xs[:, self._tiny] = (np.asarray(X)[:, self._tiny].astype(np.float64) - self._lo) / self._rng
+        return Xs
+
+
 @register_head("linear")
 class LinearHead(Head):
-    """RANGE linear probe: MinMaxScaler fitted on train, then RidgeCV (regression) or
+    """RANGE linear probe: MinMaxScaler fitted on train (in float64 for features whose range
+    float32 scaling would lose, see :class:`_MinMax`), then RidgeCV (regression) or
     RidgeClassifierCV (classification, one-vs-all {-1, +1} targets, decision scores) with
     alphas (0.1, 1, 10) chosen by efficient leave-one-out on the training split.
 
@@ -171,11 +201,9 @@ class LinearHead(Head):
         self.alphas = alphas
 
     def _fit(self, X, y, X_val, y_val) -> None:
-        from sklearn.preprocessing import MinMaxScaler
-
         alphas = tuple(self.alphas)
-        self._scaler = MinMaxScaler().fit(X)
-        Xs = np.asarray(self._scaler.transform(X), dtype=np.float64)
+        self._scaler = _MinMax().fit(X)
+        Xs = self._scaler.transform(X)
         if self.kind == "regression":
             r = ridge_gcv(Xs, y, alphas)
         else:
@@ -186,7 +214,7 @@ class LinearHead(Head):
         self.alpha_ = r["alpha"]
 
     def _decision(self, X) -> np.ndarray:
-        Xs = np.asarray(self._scaler.transform(X), dtype=np.float64)
+        Xs = self._scaler.transform(X)
         return Xs @ self._coef + self._intercept
 
     def _predict(self, X) -> np.ndarray:

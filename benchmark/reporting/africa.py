@@ -14,6 +14,22 @@ from geobench.reporting.png import save_png
 AFRICA_ENCODERS = ("satclip-bm", "satclip-bm:L=40", "sh_siren_random", "geoclip", "csp-bm", "mosaiks")
 
 
+def read_predictions(results: Path, record: dict) -> pd.DataFrame:
+    """The per-point test predictions of ``record`` (its ``predictions`` file under ``results``),
+    refused with DataError if the file was written for another row: every file holds its row's
+    ``key`` in its Parquet metadata (files written before that was added are read unchecked)."""
+    from geobench.errors import DataError
+
+    path = Path(results) / record["predictions"]
+    df = pd.read_parquet(path)
+    key = df.attrs.get("key")
+    if key is not None and key != record["key"]:
+        raise DataError(f"predictions file {record['predictions']} under {results} belongs to another row ({key}), "
+                        f"not to {record['key']}; it was overwritten or copied. Delete it and re-run that cell "
+                        "with --force to write its own predictions")
+    return df
+
+
 def plot_africa_ecoregions(results: Path, records: list[dict], *, head: str = "linear", seed: int = 0,
                            encoders: tuple[str, ...] | None = None) -> Path | None:
     """True ecoregions over Africa next to each encoder's predictions (few-shot hold-out), with the
@@ -58,9 +74,9 @@ def plot_africa_ecoregions(results: Path, records: list[dict], *, head: str = "l
     fig, axes = plt.subplots(nrow, ncol, figsize=(3.1 * ncol, 3.3 * nrow + 0.4), squeeze=False)
     for ax in axes.ravel()[len(panels):]:
         ax.set_axis_off()
-    first = pd.read_parquet(results / rs[0]["predictions"])
+    first = read_predictions(results, rs[0])
     for ax, (title, r) in zip(axes.ravel(), panels):
-        df = first if r is None else pd.read_parquet(results / r["predictions"])
+        df = first if r is None else read_predictions(results, r)
         col = df["y"] if r is None else df["pred"]
         ax.scatter(df["lon"], df["lat"], c=colors[col.to_numpy()], s=1.2, linewidths=0)
         ax.scatter(pts.df["lon"].to_numpy()[af_train], pts.df["lat"].to_numpy()[af_train], marker="x",
