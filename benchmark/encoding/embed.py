@@ -10,18 +10,45 @@ running again under the same name recomputes instead of reusing the old embeddin
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import threading
 import time
 from pathlib import Path
 
 import numpy as np
 
-from geobench.cache import atomic_save_npy, atomic_write_json, cache_dir
+from geobench.cache import atomic_save_npy, atomic_write_json, cache_dir, status
 from geobench.encoding.encoder import Encoder, check_embedding, encoder_id
 from geobench.errors import InputError
 
 N_FINGERPRINT = 64
+EMBED_NOTICE_S = 3.0  # an embedding still running after this many seconds is announced, then every 30 s
+
+
+@contextlib.contextmanager
+def embedding_notice(what: str):
+    """Status lines (:func:`geobench.cache.status`) while a slow embedding runs: one after
+    ``EMBED_NOTICE_S`` seconds, then every 30 s, and a closing ``done`` line; silent when fast."""
+    t0, stop, shown = time.perf_counter(), threading.Event(), []
+
+    def beat() -> None:
+        wait = EMBED_NOTICE_S
+        while not stop.wait(wait):
+            status(f"{what}: still running after {time.perf_counter() - t0:.0f}s" if shown else f"{what} ...")
+            shown.append(1)
+            wait = 30.0
+
+    th = threading.Thread(target=beat, daemon=True)
+    th.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        th.join()
+        if shown:
+            status(f"{what}: done in {time.perf_counter() - t0:.1f}s")
 
 
 def output_fingerprint(enc: Encoder, lonlat: np.ndarray) -> str | None:
@@ -67,7 +94,9 @@ def embed(enc: Encoder, lonlat: np.ndarray, points_sha: str, *, force: bool = Fa
         if hit is not None:
             return hit
     t0 = time.perf_counter()
-    emb = check_embedding(enc, enc.encode(lonlat), lonlat.shape[0])
+    with embedding_notice(f"embedding {lonlat.shape[0]} points with {enc.meta.get('spec', enc.name)}"):
+        out = enc.encode(lonlat)
+    emb = check_embedding(enc, out, lonlat.shape[0])
     seconds = time.perf_counter() - t0
     with np.errstate(over="ignore"):  # reported below, naming the encoder
         emb = np.ascontiguousarray(emb, dtype=np.float32)

@@ -29,6 +29,7 @@ def fit_cell(job: Job) -> tuple[dict, pd.DataFrame | None]:
     """Worker: split, fit, predict and score one cell; returns (record dict, per-point test
     predictions or None; the driver writes them to the record's ``predictions`` path).
     Pure apart from reading caches."""
+    from geobench.errors import NotApplicableError
     from geobench.evaluation.splits import apply_split, parse_split
     from geobench.heads import make_head, not_applicable_reason
     from geobench.heads.base import parse_head_spec
@@ -43,8 +44,11 @@ def fit_cell(job: Job) -> tuple[dict, pd.DataFrame | None]:
     points = load_task(c.task, **c.task_options)
     spec, df, y = points.spec, points.df, points.y
     X = np.load(job.emb_path, mmap_mode="r")
-    tr, va, te = apply_split(df, parse_split(c.split), c.seed)
     n_classes = len(points.classes) if points.classes else None
+    try:
+        tr, va, te = apply_split(df, parse_split(c.split), c.seed)
+    except NotApplicableError as e:  # e.g. continent:Africa on a US-only task: recorded, the grid goes on
+        return new_record(job, points, 0, 0, 0).not_applicable(str(e)).to_dict(), None
     record = new_record(job, points, tr.size, va.size, te.size)
     head_name, head_opts = parse_head_spec(c.head)
     reason = not_applicable_reason(head_name, spec.kind, n_classes)
