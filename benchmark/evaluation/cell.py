@@ -1,6 +1,8 @@
 """Fitting one cell in a worker: split, fit the head, predict, score, and build its record."""
 from __future__ import annotations
 
+import os
+import threading
 import time
 from dataclasses import dataclass
 
@@ -23,6 +25,27 @@ class Job:
     n_boot: int = 1000
     plugins: tuple[str, ...] = ()  # --plugin modules, imported again inside each worker
     command: str = ""  # the command line that ran the grid, for the record's provenance
+    driver_pid: int = 0  # the process that runs the grid; a worker that is its child exits when it dies
+
+
+_WATCHED: set[int] = set()  # driver pids this worker process already watches
+
+
+def watch_driver(driver_pid: int, period: float = 1.0) -> None:
+    """In a worker process that is a child of ``driver_pid`` (joblib/loky, a local Dask cluster),
+    start a daemon thread that ends the process once the driver is gone (the worker is then
+    re-parented), so a SIGKILLed driver leaves no workers behind. A no-op in the driver itself
+    and in workers started elsewhere (a remote Dask cluster)."""
+    if not driver_pid or driver_pid in _WATCHED or os.getpid() == driver_pid or os.getppid() != driver_pid:
+        return
+    _WATCHED.add(driver_pid)
+
+    def watch() -> None:
+        while os.getppid() == driver_pid:
+            time.sleep(period)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="geobench-watch-driver").start()
 
 
 def fit_cell(job: Job) -> tuple[dict, pd.DataFrame | None]:
@@ -38,6 +61,7 @@ def fit_cell(job: Job) -> tuple[dict, pd.DataFrame | None]:
     from geobench.threads import limit_threads
 
     t0 = time.perf_counter()
+    watch_driver(job.driver_pid)
     for mod in job.plugins:
         load_plugin(mod)
     c = job.cell

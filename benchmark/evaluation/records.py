@@ -12,15 +12,16 @@ an older writer or a foreign tool.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
-from filelock import FileLock
+from filelock import FileLock, Timeout
 
 from geobench.errors import DataError
 
@@ -131,7 +132,7 @@ def append_records(path: Path, records: Iterable[dict[str, Any]]) -> None:
     except OSError as e:
         raise DataError(f"cannot write {path}: folder {path.parent} cannot be created ({e.strerror}); "
                         "pass --results a writable folder") from e
-    with FileLock(str(path) + ".lock"):
+    with runs_lock(path):
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
             # A previous crash could have left a line without its newline: start on a fresh line.
@@ -144,6 +145,23 @@ def append_records(path: Path, records: Iterable[dict[str, Any]]) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+@contextlib.contextmanager
+def runs_lock(path: Path) -> Iterator[FileLock]:
+    """Hold the lock ``<path>.lock``, acquired within ``$GEOBENCH_LOCK_TIMEOUT``
+    seconds (default 60); a lock held longer (a hung writer) raises a DataError naming the file."""
+    lock = FileLock(str(path) + ".lock", timeout=float(os.environ.get("GEOBENCH_LOCK_TIMEOUT", "60")))
+    try:
+        lock.acquire()
+    except Timeout:
+        raise DataError(f"waited {lock.timeout:.0f}s for the lock {lock.lock_file}: another geobench process is "
+                        "writing this results folder, or hung. Wait for it or stop it; if none is running, delete "
+                        "the lock file. GEOBENCH_LOCK_TIMEOUT sets the wait in seconds") from None
+    try:
+        yield lock
+    finally:
+        lock.release()
 
 
 def _json_default(o: Any) -> Any:
