@@ -129,13 +129,38 @@ def unknown_name_message(kind: str, name: str, valid: Iterable[str]) -> str:
 
 
 def load_plugin(module: str) -> None:
-    """Import ``module`` so that its ``@register_*`` decorators run (``--plugin``)."""
+    """Import ``module`` so that its ``@register_*`` decorators run (``--plugin``).
+
+    Any failure is an :class:`InputError` that says which: the plugin module is not found, a
+    module it imports is not installed (named), or the plugin raised while importing (its
+    error and the file and line where it happened)."""
+    from geobench.errors import InputError
+
     try:
         importlib.import_module(module)
-    except ImportError as e:
-        raise UnknownNameError(
-            f"cannot import plugin module {module!r}: {e}. Put it on PYTHONPATH or install it."
-        ) from e
+    except ModuleNotFoundError as e:
+        if e.name and (module == e.name or module.startswith(e.name + ".")):
+            raise InputError(f"plugin module {module!r} not found: put the folder that holds it on PYTHONPATH "
+                             "or install its package") from None
+        raise InputError(f"plugin {module!r} imports {e.name!r}, which is not installed: install it "
+                         f"(e.g. pip install {(e.name or '?').split('.')[0]}) in this environment") from None
+    except Exception as e:  # a syntax error, or anything the plugin raises at import time
+        raise InputError(f"plugin {module!r} failed to import: {type(e).__name__}: {_msg(e)} "
+                         f"({_where(e)}); fix the plugin or leave out --plugin {module}") from None
+
+
+def _msg(e: BaseException) -> str:
+    return e.msg if isinstance(e, SyntaxError) else str(e)
+
+
+def _where(e: BaseException) -> str:
+    """``file, line N`` of a syntax error, or of the innermost frame of a raised error."""
+    if isinstance(e, SyntaxError):
+        return f"{e.filename}, line {e.lineno}"
+    import traceback
+
+    frames = traceback.extract_tb(e.__traceback__)
+    return f"{frames[-1].filename}, line {frames[-1].lineno}" if frames else "unknown location"
 
 
 def parse_spec(spec: str) -> tuple[str, dict[str, str]]:

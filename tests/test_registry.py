@@ -11,7 +11,7 @@ from geobench.encoding import ENCODERS, ArrayEncoder, register_encoder
 from geobench.errors import DuplicateNameError, UnknownNameError
 from geobench.heads.base import HEADS, Head, _name_head, register_head
 from geobench.registry import Registry
-from geobench.tasks.base import TASKS, TaskSpec, register_task
+from geobench.tasks.base import TaskSpec, register_task
 
 
 def _factory():

@@ -23,9 +23,22 @@ def add_parsers(sub) -> None:
     p.set_defaults(func=cmd_plot)
 
 
+def runs_file(results: str | Path) -> Path:
+    """``results/runs.jsonl``, or a DataError naming the folder when it has none (a mistyped
+    ``--results`` must not create a folder with an empty board)."""
+    from geobench.errors import DataError
+
+    runs = Path(results) / "runs.jsonl"
+    if not runs.is_file():
+        raise DataError(f"no runs.jsonl in {Path(results)} ({'folder exists' if Path(results).is_dir() else 'no such folder'}); "
+                        "pass --results the folder `geobench run` wrote to")
+    return runs
+
+
 def cmd_leaderboard(args) -> int:
     from geobench.reporting.leaderboard import write_leaderboard
 
+    runs_file(args.results)
     csv, md, dropped = write_leaderboard(args.results)
     if dropped:
         print(f"note: {dropped} duplicate row(s) for the same key in runs.jsonl; kept the newest of each")
@@ -38,10 +51,12 @@ def cmd_plot(args) -> int:
     from geobench.evaluation.records import read_records
 
     results = Path(args.results)
-    records = read_records(results / "runs.jsonl")
+    records = read_records(runs_file(results)) if args.kind != "maps" else []
     if args.kind == "continents":
         from geobench.reporting.continents import plot_continents_from_runs
 
+        if not records:
+            print(f"no results in {results / 'runs.jsonl'}; nothing to plot (run `geobench run` first)")
         tasks = sorted({r["task"] for r in records}) if args.task == ["all"] else args.task
         for t in tasks:
             p = plot_continents_from_runs(results, t, head=args.head, split=args.split)

@@ -91,9 +91,24 @@ def _runner_options(args) -> dict:
                 command=command_line(), plugins=args.plugin)
 
 
+def note_ignored_n_points(args) -> None:
+    """Say on stderr which of the run's tasks have no ``n_points`` option (``--n-points`` is ignored for them)."""
+    if not args.n_points:
+        return
+    import sys
+
+    from geobench.evaluation.plan import expand, offline_tasks, options_for
+
+    without = [t for t in expand(args.task, offline_tasks) if not options_for(t, {"n_points": args.n_points})]
+    if without:
+        print(f"geobench: note: --n-points is ignored for {', '.join(without)} (no n_points option; "
+              "see `geobench list`)", file=sys.stderr)
+
+
 def cmd_run(args) -> int:
     from geobench.evaluation.runner import run_grid
 
+    note_ignored_n_points(args)
     res = run_grid(args.task, args.encoder, args.head, args.split, args.seeds, **_runner_options(args))
     print(f"{len(res.records)} cell(s) run, {res.skipped} already done (use --force to redo), "
           f"{res.wall_seconds:.1f}s")

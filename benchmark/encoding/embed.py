@@ -13,15 +13,43 @@ refused with a message naming the file, never blamed on the encoder.
 """
 from __future__ import annotations
 
+import contextlib
 import json
+import threading
 import time
 from pathlib import Path
 
 import numpy as np
 
-from geobench.cache import atomic_save_npy, atomic_write_json, cache_dir
+from geobench.cache import atomic_save_npy, atomic_write_json, cache_dir, status
 from geobench.encoding.encoder import Encoder, check_embedding, encoder_id, spec_of
 from geobench.errors import DataError, InputError
+
+EMBED_NOTICE_S = 3.0  # an embedding still running after this many seconds is announced, then every 30 s
+
+
+@contextlib.contextmanager
+def embedding_notice(what: str):
+    """Status lines (:func:`geobench.cache.status`) while a slow embedding runs: one after
+    ``EMBED_NOTICE_S`` seconds, then every 30 s, and a closing ``done`` line; silent when fast."""
+    t0, stop, shown = time.perf_counter(), threading.Event(), []
+
+    def beat() -> None:
+        wait = EMBED_NOTICE_S
+        while not stop.wait(wait):
+            status(f"{what}: still running after {time.perf_counter() - t0:.0f}s" if shown else f"{what} ...")
+            shown.append(1)
+            wait = 30.0
+
+    th = threading.Thread(target=beat, daemon=True)
+    th.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        th.join()
+        if shown:
+            status(f"{what}: done in {time.perf_counter() - t0:.1f}s")
 
 
 def embedding_path(enc: Encoder, points_sha: str) -> Path:
@@ -72,7 +100,9 @@ def embed(enc: Encoder, lonlat: np.ndarray, points_sha: str, *, force: bool = Fa
                 enc.dim = int(hit[1]["shape"][1])
             return hit
     t0 = time.perf_counter()
-    emb = check_embedding(enc, enc.encode(lonlat), lonlat.shape[0])
+    with embedding_notice(f"embedding {lonlat.shape[0]} points with {spec_of(enc)}"):
+        out = enc.encode(lonlat)
+    emb = check_embedding(enc, out, lonlat.shape[0])
     seconds = time.perf_counter() - t0
     with np.errstate(over="ignore"):  # reported below, naming the encoder
         emb = np.ascontiguousarray(emb, dtype=np.float32)

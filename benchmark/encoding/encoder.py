@@ -229,6 +229,9 @@ def check_embedding(enc: Encoder, emb: np.ndarray, n: int) -> np.ndarray:
         raise InputError(f"encoder {spec!r} returned shape {emb.shape}; expected ({n}, dim). Fix its encode().")
     if getattr(enc, "dim", None) is not None and emb.shape[1] != enc.dim:
         raise InputError(f"encoder {spec!r} returned {emb.shape[1]} features but declares dim={enc.dim}")
+    if emb.dtype.kind not in "biuf":
+        raise InputError(f"encoder {spec!r} returned dtype {emb.dtype}; return a numeric (float) array, "
+                         "e.g. np.asarray(out, dtype=np.float32)")
     bad = ~np.isfinite(emb).all(axis=1)
     if bad.any():
         rows = np.flatnonzero(bad)[:10].tolist()

@@ -1,6 +1,8 @@
 """Fitting one cell in a worker: split, fit the head, predict, score, and build its record."""
 from __future__ import annotations
 
+import os
+import threading
 import time
 from dataclasses import dataclass
 
@@ -23,12 +25,34 @@ class Job:
     n_boot: int = 1000
     plugins: tuple[str, ...] = ()  # --plugin modules, imported again inside each worker
     command: str = ""  # the command line that ran the grid, for the record's provenance
+    driver_pid: int = 0  # the process that runs the grid; a worker that is its child exits when it dies
+
+
+_WATCHED: set[int] = set()  # driver pids this worker process already watches
+
+
+def watch_driver(driver_pid: int, period: float = 1.0) -> None:
+    """In a worker process that is a child of ``driver_pid`` (joblib/loky, a local Dask cluster),
+    start a daemon thread that ends the process once the driver is gone (the worker is then
+    re-parented), so a SIGKILLed driver leaves no workers behind. A no-op in the driver itself
+    and in workers started elsewhere (a remote Dask cluster)."""
+    if not driver_pid or driver_pid in _WATCHED or os.getpid() == driver_pid or os.getppid() != driver_pid:
+        return
+    _WATCHED.add(driver_pid)
+
+    def watch() -> None:
+        while os.getppid() == driver_pid:
+            time.sleep(period)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="geobench-watch-driver").start()
 
 
 def fit_cell(job: Job) -> tuple[dict, pd.DataFrame | None]:
     """Worker: split, fit, predict and score one cell; returns (record dict, per-point test
     predictions or None; the driver writes them to the record's ``predictions`` path).
     Pure apart from reading caches."""
+    from geobench.errors import NotApplicableError
     from geobench.evaluation.splits import apply_split, parse_split
     from geobench.heads import make_head, not_applicable_reason
     from geobench.heads.base import parse_head_spec
@@ -37,14 +61,18 @@ def fit_cell(job: Job) -> tuple[dict, pd.DataFrame | None]:
     from geobench.threads import limit_threads
 
     t0 = time.perf_counter()
+    watch_driver(job.driver_pid)
     for mod in job.plugins:
         load_plugin(mod)
     c = job.cell
     points = load_task(c.task, **c.task_options)
     spec, df, y = points.spec, points.df, points.y
     X = np.load(job.emb_path, mmap_mode="r")
-    tr, va, te = apply_split(df, parse_split(c.split), c.seed)
     n_classes = len(points.classes) if points.classes else None
+    try:
+        tr, va, te = apply_split(df, parse_split(c.split), c.seed)
+    except NotApplicableError as e:  # e.g. continent:Africa on a US-only task: recorded, the grid goes on
+        return new_record(job, points, 0, 0, 0).not_applicable(str(e)).to_dict(), None
     record = new_record(job, points, tr.size, va.size, te.size)
     head_name, head_opts = parse_head_spec(c.head)
     reason = not_applicable_reason(head_name, spec.kind, n_classes)

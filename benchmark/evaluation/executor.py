@@ -36,12 +36,39 @@ def run_jobs(fn: Callable[[Any], Any], jobs: list, *, executor: str = "serial", 
     return _dask(fn, jobs, n_jobs or 2, scheduler)
 
 
+SCHEDULER_TIMEOUT_S = 5.0
+
+
+def check_scheduler(address: str, timeout: float = SCHEDULER_TIMEOUT_S) -> None:
+    """Raise an InputError unless the Dask scheduler at ``address`` (``tcp://HOST:PORT``) accepts
+    a connection within ``timeout`` seconds; the runner calls it before the embedding phase."""
+    import socket
+    from urllib.parse import urlsplit
+
+    from geobench.errors import InputError
+
+    u = urlsplit(address if "://" in address else f"tcp://{address}")
+    try:
+        host, port = u.hostname, u.port
+    except ValueError:
+        host = port = None
+    if not host or not port:
+        raise InputError(f"--scheduler {address!r} is not an address; write tcp://HOST:PORT (e.g. tcp://127.0.0.1:8786)")
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+    except OSError as e:
+        raise InputError(f"cannot reach the Dask scheduler {address} ({e.strerror or e}); start it "
+                         f"(`dask scheduler` and `dask worker {address}`), fix --scheduler, or leave --scheduler "
+                         "out for a local cluster") from None
+
+
 def _dask(fn, jobs: list, n_workers: int, scheduler: str | None) -> Iterator[Any]:
     from distributed import Client, LocalCluster, as_completed
 
     cluster = None
     if scheduler:
-        client = Client(scheduler)
+        check_scheduler(scheduler)
+        client = Client(scheduler, timeout=f"{SCHEDULER_TIMEOUT_S * 2:.0f}s")
     else:
         cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
                                dashboard_address=None, silence_logs=40)

@@ -13,6 +13,7 @@ an older writer or a foreign tool.
 """
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
@@ -20,9 +21,9 @@ import time
 import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
-from filelock import FileLock
+from filelock import FileLock, Timeout
 
 from geobench.errors import DataError
 
@@ -137,7 +138,7 @@ def append_records(path: Path, records: Iterable[dict[str, Any]]) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise write_error(path, e) from e
-    with FileLock(str(path) + ".lock"):
+    with runs_lock(path):
         try:
             fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         except OSError as e:
@@ -183,6 +184,23 @@ def _not_a_folder(path: Path) -> None:
     if path.is_dir():
         raise DataError(f"{path} is a folder, but the results file runs.jsonl must be a file: move that folder "
                         "away, or pass --results another results folder")
+
+
+@contextlib.contextmanager
+def runs_lock(path: Path) -> Iterator[FileLock]:
+    """Hold the lock ``<path>.lock``, acquired within ``$GEOBENCH_LOCK_TIMEOUT``
+    seconds (default 60); a lock held longer (a hung writer) raises a DataError naming the file."""
+    lock = FileLock(str(path) + ".lock", timeout=float(os.environ.get("GEOBENCH_LOCK_TIMEOUT", "60")))
+    try:
+        lock.acquire()
+    except Timeout:
+        raise DataError(f"waited {lock.timeout:.0f}s for the lock {lock.lock_file}: another geobench process is "
+                        "writing this results folder, or hung. Wait for it or stop it; if none is running, delete "
+                        "the lock file. GEOBENCH_LOCK_TIMEOUT sets the wait in seconds") from None
+    try:
+        yield lock
+    finally:
+        lock.release()
 
 
 def _json_default(o: Any) -> Any:

@@ -9,6 +9,7 @@
 """
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -42,7 +43,7 @@ def run_grid(tasks: Iterable[str], encoders: Iterable[Any], heads: Iterable[str]
              plugins: Iterable[str] = ()) -> GridResult:
     """Run the grid; returns the records produced by this call (skipped cells are not re-run)."""
     from geobench.cache import cache_root, remove_stale_tmp
-    from geobench.evaluation.executor import default_cores, run_jobs, threads_per_worker
+    from geobench.evaluation.executor import check_scheduler, default_cores, run_jobs, threads_per_worker
     from geobench.reporting.tracking import Tracker
 
     t_start = time.perf_counter()
@@ -63,10 +64,13 @@ def run_grid(tasks: Iterable[str], encoders: Iterable[Any], heads: Iterable[str]
     for folder in (results_dir, cache_root()):  # temp files left by killed runs
         remove_stale_tmp(folder, recursive=True)
 
+    if executor == "dask" and scheduler:
+        check_scheduler(scheduler)  # before hours of embedding, not after
     if executor != "serial" and not n_jobs:
         n_jobs = default_cores()  # resolved once, for both the pool size and the threads per worker
     n_threads = threads_per_worker(executor, n_jobs)
-    jobs = [replace(j, plugins=tuple(plugins), command=command) for j in _embed_phase(todo, n_threads, n_boot, force)]
+    jobs = [replace(j, plugins=tuple(plugins), command=command, driver_pid=os.getpid())
+            for j in _embed_phase(todo, n_threads, n_boot, force)]
     tracker = Tracker(tracking_uri, results_dir, command=command)
     from tqdm.auto import tqdm
 

@@ -9,6 +9,10 @@ Spec strings (``--split``):
   test set. Zero-shot (default, F=0): none of its points is in train or val. Few-shot: a
   fraction F of its points (the paper uses 0.01) moves into train and out of test.
   The other continents are split randomly into train and val.
+
+A continent split of a task with no points on that continent, or with all of them there
+(e.g. ``continent:Africa`` of a US-only task), raises :class:`NotApplicableError`: the grid
+records the cell as not applicable and runs the rest. Bad specs raise when parsed, before any work.
 """
 from __future__ import annotations
 
@@ -18,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from geobench.errors import InputError, UnknownNameError
+from geobench.errors import InputError, NotApplicableError, UnknownNameError
 from geobench.registry import parse_spec, unknown_name_message
 
 SPLIT_KINDS = ("random", "spatial_block", "continent")
@@ -105,7 +109,8 @@ def apply_split(df: pd.DataFrame, spec: SplitSpec, seed: int) -> tuple[np.ndarra
     out = tuple(np.sort(x).astype(np.int64) for x in parts)
     for name, idx in zip(("train", "test"), (out[0], out[2])):
         if idx.size == 0:
-            raise InputError(f"split {spec} leaves the {name} set empty for this task ({n} points); "
+            err = NotApplicableError if spec.kind == "continent" else InputError
+            raise err(f"split {spec} leaves the {name} set empty for this task ({n} points); "
                              "choose other fractions or another split")
     return out  # type: ignore[return-value]
 
@@ -132,7 +137,7 @@ def _continent_split(df: pd.DataFrame, p: dict, rng: np.random.Generator):
     is_test = cont == p["name"]
     if not is_test.any():
         present = sorted(set(cont))
-        raise InputError(f"continent {p['name']!r} has no points in this task; continents present: {', '.join(present)}")
+        raise NotApplicableError(f"continent {p['name']!r} has no points in this task; continents present: {', '.join(present)}")
     test = np.flatnonzero(is_test)
     rest = rng.permutation(np.flatnonzero(~is_test))
     n_val = int(round(p["val"] * rest.size))

@@ -16,9 +16,10 @@ CONT_ORDER = ["Africa", "Asia", "Europe", "North America", "South America", "Oce
 def continent_table(records: list[dict], task: str, head: str, split: str) -> tuple[pd.DataFrame, dict]:
     """encoders x (Global + continents) mean primary metric over seeds; and n per continent."""
     from geobench.evaluation.splits import parse_split
+    from geobench.reporting.leaderboard import drop_unscored
 
     split = str(parse_split(split))
-    records, _ = latest_by_key(records)
+    records, _ = latest_by_key(drop_unscored(records))
     rs = [r for r in records if r["task"] == task and r["head"] == head and r["split"] == split
           and r.get("status") == "ok"]
     if not rs:
@@ -28,7 +29,7 @@ def continent_table(records: list[dict], task: str, head: str, split: str) -> tu
     for r in rs:
         d = rows.setdefault(r["encoder"], {})
         d.setdefault("Global", []).append(r["metrics"][metric])
-        for c, m in r["per_continent"].items():
+        for c, m in (r.get("per_continent") or {}).items():
             if m.get(metric) is not None and m.get("n", 0) >= 10:
                 d.setdefault(c, []).append(m[metric])
                 ns.setdefault(c, []).append(m["n"])

@@ -11,6 +11,7 @@ Outputs: ``leaderboard.csv`` (long: one row per head, split, task, encoder) and
 """
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -50,10 +51,25 @@ def newest_settings(records: list[dict]) -> tuple[dict[tuple, list[dict]], dict[
     return chosen, superseded
 
 
+def drop_unscored(records: list[dict]) -> list[dict]:
+    """``records`` without ``ok`` rows that lack a numeric primary metric (a hand edit, a
+    foreign tool): they are skipped with one warning, like torn lines."""
+    def scored(r: dict) -> bool:
+        v = (r.get("metrics") or {}).get(r.get("primary_metric", "r2"))
+        return r.get("status") != "ok" or (isinstance(v, (int, float)) and not isinstance(v, bool))
+
+    keep = [r for r in records if scored(r)]
+    if len(keep) < len(records):
+        names = sorted({str(r.get("primary_metric", "r2")) for r in records if not scored(r)})
+        warnings.warn(f"skipped {len(records) - len(keep)} row(s) of status ok without a numeric primary metric "
+                      f"({', '.join(names)}) in runs.jsonl; re-run those cells with --force", stacklevel=2)
+    return keep
+
+
 def summarize(records: list[dict]) -> tuple[pd.DataFrame, int]:
     """Long table with COLUMNS (one row per display name, its newest setting), and the number
-    of duplicate rows dropped."""
-    records, dropped = latest_by_key(records)
+    of duplicate rows dropped. Rows without their metric are skipped (:func:`drop_unscored`)."""
+    records, dropped = latest_by_key(drop_unscored(records))
     chosen, superseded = newest_settings(records)
     rows = []
     for (head, split, task, enc), rs in sorted(chosen.items()):

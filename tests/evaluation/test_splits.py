@@ -81,6 +81,8 @@ def test_bad_specs(spec, err, needle):
 
 
 def test_continent_absent_from_task(pts):
-    with pytest.raises(InputError) as e:
+    from geobench.errors import NotApplicableError
+
+    with pytest.raises(NotApplicableError) as e:
         apply_split(pts, parse_split("continent:Oceania"), 0)
     assert "continents present" in str(e.value)

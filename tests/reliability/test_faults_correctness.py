@@ -5,10 +5,8 @@ embedding cache of a non-deterministic user encoder growing with every ``--force
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 
 import geobench
