@@ -166,8 +166,10 @@ def score(kind: str, primary: str, y: np.ndarray, tr: np.ndarray, te: np.ndarray
 
         pred_col = np.asarray(out, dtype=np.float64)
     else:
+        major = int(np.argmax(np.bincount(y[tr].astype(np.int64))))  # the constant head's class (ties: lowest)
+
         def fn(a: np.ndarray, b: np.ndarray) -> dict:
-            return M.classification_metrics(a, b, n_classes=n_classes)
+            return M.classification_metrics(a, b, n_classes=n_classes, majority_class=major)
 
         pred_col = np.asarray(out).argmax(axis=1)
     metrics = fn(yt, out)

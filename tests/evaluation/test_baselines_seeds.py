@@ -1,0 +1,67 @@
+"""Issue 15: the constant reference and skill, separate split/head seeds, the MLP cap flag,
+the spatial-block buffer."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from geobench.evaluation.metrics import classification_metrics, regression_metrics
+from geobench.evaluation.records import read_records
+from geobench.evaluation.runner import run_grid
+from geobench.heads import make_head
+
+KW = dict(tracking_uri="none", progress=False, n_boot=0)
+
+
+def _preds(results: Path, rec: dict) -> pd.DataFrame:
+    p = Path(rec["predictions"])
+    return pd.read_parquet(p if p.is_absolute() else results / p)
+
+
+def test_constant_head_on_africa_zero_shot(tmp_path):
+    run_grid(["air_temperature"], ["direct"], ["constant"], ["continent:Africa"], [0], results_dir=tmp_path, **KW)
+    (rec,) = read_records(tmp_path / "runs.jsonl")
+    assert rec["status"] == "ok"
+    assert rec["metrics"]["r2"] < 0
+    assert rec["metrics"]["skill"] == 0.0
+    assert rec["head_params"]["train_mean"] == pytest.approx(float(_preds(tmp_path, rec)["pred"].iloc[0]))
+    for cont, m in rec["per_continent"].items():  # hold-out numbers in target units
+        assert {"rmse", "mae", "skill"} <= set(m)
+
+
+def test_skill_of_a_real_encoder_by_hand(tmp_path):
+    run_grid(["air_temperature"], ["wrap"], ["linear"], ["continent:Africa"], [0], results_dir=tmp_path, **KW)
+    (rec,) = read_records(tmp_path / "runs.jsonl")
+    preds = _preds(tmp_path, rec)
+    from geobench.evaluation.splits import apply_split, parse_split
+    from geobench.tasks.base import load_task
+
+    pts = load_task("air_temperature")
+    tr, _, te = apply_split(pts.df, parse_split("continent:Africa"), 0)
+    assert np.array_equal(np.sort(preds["row"].to_numpy()), te)
+    yt, yp = preds["y"].to_numpy(), preds["pred"].to_numpy()
+    mse = np.mean((yt - yp) ** 2)
+    mse_const = np.mean((yt - np.mean(pts.y[tr])) ** 2)
+    assert rec["metrics"]["skill"] == pytest.approx(1 - mse / mse_const, rel=1e-9)
+    assert rec["metrics"]["rmse"] == pytest.approx(np.sqrt(mse), rel=1e-9)
+
+
+def test_constant_classification_and_skill():
+    rng = np.random.default_rng(0)
+    y = np.array([0, 1, 1, 2, 1, 0, 1, 2])
+    head = make_head("constant", "classification", seed=0, n_classes=4).fit(rng.normal(size=(8, 3)), y)
+    s = head.predict_scores(rng.normal(size=(5, 3)))
+    assert s.shape == (5, 4) and (s.argmax(1) == 1).all()
+    yt = np.array([1, 1, 0, 2, 3])
+    assert classification_metrics(yt, s, n_classes=4, majority_class=1)["skill"] == 0.0
+    perfect = np.eye(4)[yt]
+    assert classification_metrics(yt, perfect, n_classes=4, majority_class=1)["skill"] == 1.0
+    half = classification_metrics(yt, np.eye(4)[[1, 1, 0, 0, 0]], n_classes=4, majority_class=1)
+    assert half["skill"] == pytest.approx((0.6 - 0.4) / 0.6)
+    reg = make_head("constant", "regression", seed=0).fit(np.zeros((4, 2)), np.array([1.0, 2, 3, 6]))
+    assert (reg.predict(np.zeros((3, 2))) == 3.0).all()
+    m = regression_metrics(np.array([1.0, 5.0]), np.array([1.0, 4.0]), train_mean=3.0, train_std=1.0)
+    assert m["skill"] == pytest.approx(1 - 0.5 / 4.0)
