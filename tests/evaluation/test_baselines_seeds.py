@@ -65,3 +65,46 @@ def test_constant_classification_and_skill():
     assert (reg.predict(np.zeros((3, 2))) == 3.0).all()
     m = regression_metrics(np.array([1.0, 5.0]), np.array([1.0, 4.0]), train_mean=3.0, train_std=1.0)
     assert m["skill"] == pytest.approx(1 - 0.5 / 4.0)
+
+
+def test_split_seed_is_separate_from_the_head_seed(tmp_path):
+    from geobench.evaluation.splits import parse_split
+
+    assert str(parse_split("random")) == "random:train=0.6:val=0.2"  # unset: committed names unchanged
+    assert str(parse_split("spatial_block:buffer=0")) == "spatial_block:deg=10.0:train=0.6:val=0.2"
+    assert parse_split("random:seed=7").split_seed(3) == 7 and parse_split("random").split_seed(3) == 3
+    run_grid(["air_temperature"], ["wrap"], ["mlp:max_epochs=3"], ["random:seed=7"], [0, 1], results_dir=tmp_path, **KW)
+    recs = sorted(read_records(tmp_path / "runs.jsonl"), key=lambda r: r["seed"])
+    assert [(r["seed"], r["split_seed"]) for r in recs] == [(0, 7), (1, 7)]
+    assert recs[0]["identity"] != recs[1]["identity"] and recs[0]["key"] != recs[1]["key"]
+    a, b = (_preds(tmp_path, r).sort_values("row") for r in recs)
+    assert np.array_equal(a["row"].to_numpy(), b["row"].to_numpy())
+    assert not np.allclose(a["pred"].to_numpy(), b["pred"].to_numpy())
+    run_grid(["air_temperature"], ["wrap"], ["constant"], ["random"], [0, 1], results_dir=tmp_path / "u", **KW)
+    u = sorted(read_records(tmp_path / "u" / "runs.jsonl"), key=lambda r: r["seed"])
+    assert [(r["seed"], r["split_seed"]) for r in u] == [(0, 0), (1, 1)]  # default: the cell seed drives both
+    ua, ub = (_preds(tmp_path / "u", r)["row"].to_numpy() for r in u)
+    assert not np.array_equal(np.sort(ua), np.sort(ub))
+
+
+def test_spatial_block_buffer():
+    from scipy.spatial import cKDTree
+
+    from geobench.coords import lonlat_to_xyz
+    from geobench.evaluation.splits import apply_split, parse_split
+    from geobench.tasks.base import load_task
+    from geobench.tasks.geometry import EARTH_RADIUS_KM
+
+    df = load_task("air_temperature").df
+    xyz = lonlat_to_xyz(df[["lon", "lat"]].to_numpy(dtype=np.float64))
+
+    def nearest_km(tr, va, te):
+        d, _ = cKDTree(xyz[te]).query(xyz[np.concatenate([tr, va])], k=1)
+        return 2 * EARTH_RADIUS_KM * np.arcsin(np.minimum(d / 2, 1))
+
+    plain = apply_split(df, parse_split("spatial_block"), 0)
+    buf = apply_split(df, parse_split("spatial_block:buffer=200"), 0)
+    assert (nearest_km(*plain) < 200).any()
+    assert nearest_km(*buf).min() > 200
+    assert np.array_equal(plain[2], buf[2])  # the test blocks are the same
+    assert set(buf[0]) <= set(plain[0]) and set(buf[1]) <= set(plain[1])
