@@ -108,3 +108,18 @@ def test_spatial_block_buffer():
     assert nearest_km(*buf).min() > 200
     assert np.array_equal(plain[2], buf[2])  # the test blocks are the same
     assert set(buf[0]) <= set(plain[0]) and set(buf[1]) <= set(plain[1])
+
+
+def test_mlp_records_best_epoch_at_cap(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(1000, 4))
+    y = X @ np.array([1.0, -2.0, 0.5, 3.0]) + 0.1 * rng.normal(size=1000)
+    fixed = {"hidden": 16, "depth": 1, "lr": 1e-3}
+    capped = make_head("mlp", "regression", seed=0, params=fixed, max_samples=2000).fit(X, y)
+    assert capped.chosen_params_["best_epoch_at_cap"] is True
+    assert capped.chosen_params_["epochs"] < 200
+    free = make_head("mlp", "regression", seed=0, params=fixed, max_epochs=3).fit(X, y)
+    assert free.chosen_params_["best_epoch_at_cap"] is False  # stopped by max_epochs, not the cap
+    run_grid(["air_temperature"], ["wrap"], ["mlp:max_samples=3000"], ["random"], [0], results_dir=tmp_path, **KW)
+    (rec,) = read_records(tmp_path / "runs.jsonl")
+    assert rec["head_params"]["best_epoch_at_cap"] is True
