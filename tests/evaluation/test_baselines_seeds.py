@@ -123,3 +123,25 @@ def test_mlp_records_best_epoch_at_cap(tmp_path):
     run_grid(["air_temperature"], ["wrap"], ["mlp:max_samples=3000"], ["random"], [0], results_dir=tmp_path, **KW)
     (rec,) = read_records(tmp_path / "runs.jsonl")
     assert rec["head_params"]["best_epoch_at_cap"] is True
+
+
+def test_exclude_named_continents(tmp_path):
+    from geobench.tasks.base import load_task
+    from geobench.errors import InputError
+
+    full = load_task("countries")
+    drop = load_task("countries", exclude="Antarctica")
+    assert "Antarctica" in set(full.df["continent"]) and "Antarctica" not in set(drop.df["continent"])
+    assert len(drop) == len(full) - int((full.df["continent"] == "Antarctica").sum())
+    assert drop.options["exclude"] == "Antarctica" and "exclude" not in full.options
+    assert drop.sha256 != full.sha256 and drop.classes == full.classes
+    assert load_task("countries", exclude="Oceania/Antarctica").options["exclude"] == "Antarctica/Oceania"
+    with pytest.raises(InputError, match="no continent"):
+        load_task("countries", exclude="Atlantis")
+    run_grid(["countries"], ["wrap"], ["constant"], ["random"], [0], results_dir=tmp_path,
+             task_options={"exclude": "Antarctica"}, **KW)
+    (rec,) = read_records(tmp_path / "runs.jsonl")
+    assert rec["task_options"] == {"exclude": "Antarctica"}
+    assert rec["identity"]["task"]["options"]["exclude"] == "Antarctica"
+    assert "Antarctica" not in rec["per_continent"]
+    assert rec["n_train"] + rec["n_val"] + rec["n_test"] == len(drop)
