@@ -172,13 +172,55 @@ def cache_key(spec: TaskSpec, options: dict[str, Any], inputs: dict[str, str]) -
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
+CONTINENT_NAMES = ("Africa", "Antarctica", "Asia", "Europe", "North America", "Oceania", "South America")
+
+
 def load_task(name: str, *, rebuild: bool = False, **options: Any) -> Points:
     """Build (or read from cache) the points of task ``name``.
 
     Options override ``spec.defaults`` (e.g. ``n_points=10000``). The cache is rebuilt when
     any input checksum, option or the task version changes, or when the cached file's
     metadata does not match.
+
+    ``exclude`` (every task; continent names, ``/``-separated or a list, e.g.
+    ``exclude="Antarctica"``) drops the points on those continents after continents are
+    assigned; the class list and codes stay as they are. Default: nothing excluded (the
+    points, their sha256 and the identity are unchanged). When set, it is part of
+    ``Points.options`` (canonical: names sorted, ``/``-joined), so the cells are new cells.
     """
+    exclude = _exclude_names(name, options.pop("exclude", None))
+    points = _load_task(name, rebuild, options)
+    return _excluded(points, exclude) if exclude else points
+
+
+def _exclude_names(task: str, value: Any) -> tuple[str, ...]:
+    if value is None or value == "" or value == ():
+        return ()
+    names = value.split("/") if isinstance(value, str) else list(value)
+    names = sorted({str(n).strip().replace("_", " ") for n in names if str(n).strip()})
+    bad = [n for n in names if n not in CONTINENT_NAMES]
+    if bad:
+        raise InputError(f"task {task!r}: exclude={value!r} names no continent {bad}; "
+                         f"use {', '.join(CONTINENT_NAMES)} ('/'-separated)")
+    return tuple(names)
+
+
+def _excluded(points: Points, names: tuple[str, ...]) -> Points:
+    """``points`` without those on the continents ``names``."""
+    df = points.df
+    keep = ~df["continent"].isin(names).to_numpy()
+    if not keep.any():
+        raise InputError(f"task {points.spec.name!r}: exclude={'/'.join(names)} leaves no points")
+    out = df.loc[keep].reset_index(drop=True)
+    meta = {**points.meta, "excluded_continents": list(names), "n_excluded": int((~keep).sum()),
+            "points_sha256": points_sha256(out),
+            "n_duplicate_points": int(len(out) - len(np.unique(out[["lon", "lat"]].to_numpy(), axis=0)))}
+    out.attrs = {"meta": meta}
+    return Points(points.spec, out, meta["points_sha256"], {**points.options, "exclude": "/".join(names)},
+                  points.inputs, points.classes, meta)
+
+
+def _load_task(name: str, rebuild: bool, options: dict[str, Any]) -> Points:
     from geobench.data import checksums, fetch
 
     entry = TASKS.get(name)

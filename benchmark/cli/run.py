@@ -30,10 +30,10 @@ def add_run_args(p: argparse.ArgumentParser, *, grid: bool = False) -> None:
                    "folder is set)" if grid else "task names, comma/space separated, or 'all' (offline tasks)")
     p.add_argument("--encoder", nargs="+", required=not grid, help="encoder specs, e.g. wrap sh:L=40, or 'all'")
     p.add_argument("--head", nargs="+", default=["linear"],
-                   help="head specs: linear, mlp, lightgbm, with options as for encoders (mlp:max_epochs=50), or 'all'")
+                   help="head specs: linear, mlp, lightgbm, constant, with options as for encoders (mlp:max_epochs=50), or 'all'")
     p.add_argument("--split", nargs="+", default=["random"],
                    help="a subset of the grid's split kinds: random, spatial_block, continent" if grid
-                   else "random | spatial_block[:deg=10] | continent[:Africa][:fewshot=0.01]")
+                   else "random | spatial_block[:deg=10][:buffer=KM] | continent[:Africa][:fewshot=0.01]; any takes :seed=N (split seed)")
     p.add_argument("--seeds", type=int, default=3, help="number of seeds (0..N-1)")
     p.add_argument("--results", default=str(default_results_dir()),
                    help="results folder (reproduce: the reference grid in results/)" if grid else

@@ -120,6 +120,7 @@ def new_record(job: Job, points, n_train: int, n_val: int, n_test: int) -> RunRe
     return RunRecord(
         key=c.key, identity=c.identity, setting=c.setting, task=c.task, task_version=spec.version, task_options=c.task_options, kind=spec.kind,
         encoder=c.encoder, encoder_meta=job.encoder_meta, head=c.head, split=c.split, seed=c.seed,
+        split_seed=_split_seed(c.split, c.seed),
         n_train=int(n_train), n_val=int(n_val), n_test=int(n_test), primary_metric=spec.primary_metric,
         provenance={"versions": versions(), "git_commit": git_commit(),
                     **({"git_diff_sha256": diff} if diff else {}), "data_checksums": points.inputs,
@@ -127,6 +128,15 @@ def new_record(job: Job, points, n_train: int, n_val: int, n_test: int) -> RunRe
                     "n_duplicate_points": points.meta.get("n_duplicate_points"), "n_threads": job.n_threads,
                     "command": job.command,
                     "continent_assigned_by_nearest": points.meta.get("continent_assigned_by_nearest")})
+
+
+def _split_seed(split: str, seed: int) -> int | None:
+    from geobench.evaluation.splits import parse_split
+
+    try:
+        return parse_split(split).split_seed(seed)
+    except Exception:  # pragma: no cover - the plan validated the split
+        return None
 
 
 def _fit_protocol(job: Job, points, X, record: RunRecord) -> RunRecord:
@@ -166,8 +176,10 @@ def score(kind: str, primary: str, y: np.ndarray, tr: np.ndarray, te: np.ndarray
 
         pred_col = np.asarray(out, dtype=np.float64)
     else:
+        major = int(np.argmax(np.bincount(y[tr].astype(np.int64))))  # the constant head's class (ties: lowest)
+
         def fn(a: np.ndarray, b: np.ndarray) -> dict:
-            return M.classification_metrics(a, b, n_classes=n_classes)
+            return M.classification_metrics(a, b, n_classes=n_classes, majority_class=major)
 
         pred_col = np.asarray(out).argmax(axis=1)
     metrics = fn(yt, out)

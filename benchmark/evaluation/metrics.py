@@ -3,10 +3,13 @@
 Every function returns plain Python floats/ints (or ``None`` where a metric is undefined,
 e.g. R^2 of fewer than 2 points), so results are JSON-serialisable as they are.
 Regression metrics: ``mse_z`` (MSE on the target z-scored with the *training* mean/std --
-the SatCLIP paper's scale), ``r2``, ``mae`` and ``rmse`` (target units).
+the SatCLIP paper's scale), ``r2``, ``mae`` and ``rmse`` (target units), ``skill``
+(``1 - MSE / MSE_const``, MSE_const that of the training mean on the same test points).
 Classification metrics: ``accuracy`` (top-1 = argmax), ``top3``/``top5``/``top10``,
 ``macro_f1`` and ``miou`` (macro Jaccard), both over the classes present in
-``y_true`` or the predictions.
+``y_true`` or the predictions, and ``skill`` (``(acc - acc_const) / (1 - acc_const)``,
+acc_const the accuracy of the training majority class) when that class is given.
+A skill of 0 is the constant reference (the ``constant`` head), 1 a perfect prediction.
 """
 from __future__ import annotations
 
@@ -39,12 +42,13 @@ def _vec(a: Any, what: str, dtype=np.float64) -> np.ndarray:
 
 
 def regression_metrics(y_true: Any, y_pred: Any, *, train_mean: float, train_std: float) -> dict[str, float | None]:
-    """``mse_z``, ``r2``, ``mae``, ``rmse`` and ``n``.
+    """``mse_z``, ``r2``, ``mae``, ``rmse``, ``skill`` and ``n``.
 
-    ``mse_z`` = mean(((y_true - y_pred) / train_std)^2) (shifting by ``train_mean`` cancels;
-    it is kept in the signature so callers state the scale explicitly). ``r2`` is
-    ``1 - SS_res / SS_tot`` about the mean of ``y_true``; None if fewer than 2 points or
-    ``y_true`` is constant.
+    ``mse_z`` = mean(((y_true - y_pred) / train_std)^2). ``r2`` is ``1 - SS_res / SS_tot``
+    about the mean of ``y_true``; None if fewer than 2 points or ``y_true`` is constant.
+    ``skill`` = ``1 - MSE / MSE_const`` with ``MSE_const`` = mean((y_true - train_mean)^2), the
+    MSE of the train-mean predictor on the same points (unlike R^2, its reference does not
+    know the test mean); None if ``MSE_const`` is 0.
     """
     yt = _vec(y_true, "y_true")
     yp = _vec(y_pred, "y_pred")
@@ -54,15 +58,17 @@ def regression_metrics(y_true: Any, y_pred: Any, *, train_mean: float, train_std
         raise InputError(f"train_std must be a positive finite number, got {train_std!r}")
     n = yt.size
     if n == 0:
-        return {"mse_z": None, "r2": None, "mae": None, "rmse": None, "n": 0}
+        return {"mse_z": None, "r2": None, "mae": None, "rmse": None, "skill": None, "n": 0}
     if not np.isfinite(yp).all():
         raise InputError(f"y_pred has {int((~np.isfinite(yp)).sum())} NaN/inf values")
     err = yt - yp
     mse = float(np.mean(err * err))
     ss_tot = float(np.sum((yt - yt.mean()) ** 2))
     r2 = None if n < 2 or ss_tot <= 0 else 1.0 - float(np.sum(err * err)) / ss_tot
+    mse_const = float(np.mean((yt - float(train_mean)) ** 2))
+    skill = None if mse_const <= 0 else 1.0 - mse / mse_const
     return {"mse_z": _f(mse / train_std**2), "r2": _f(r2), "mae": _f(np.mean(np.abs(err))),
-            "rmse": _f(math.sqrt(mse)), "n": int(n)}
+            "rmse": _f(math.sqrt(mse)), "skill": _f(skill), "n": int(n)}
 
 
 # -------------------------------------------------------------- classification
@@ -133,9 +139,14 @@ def _macro_f1_iou(tp, nt, npred) -> tuple[float, float]:
     return float(f1.mean()), float(iou.mean())
 
 
-def classification_metrics(y_true: Any, scores: Any, *, n_classes: int) -> dict[str, float | None]:
+def classification_metrics(y_true: Any, scores: Any, *, n_classes: int,
+                           majority_class: int | None = None) -> dict[str, float | None]:
     """``accuracy``, ``top3``/``top5``/``top10`` (None when k >= n_classes, trivially 1),
-    ``macro_f1``, ``miou`` and ``n``.
+    ``macro_f1``, ``miou``, ``skill`` and ``n``.
+
+    ``skill`` = ``(acc - acc_const) / (1 - acc_const)`` with ``acc_const`` the accuracy of
+    always predicting ``majority_class`` (the training split's majority class) on the same
+    points; None without ``majority_class`` or when ``acc_const`` is 1.
 
     ``scores`` is ``(n, n_classes)`` (decision scores or probabilities; ``-inf`` allowed for
     classes a head cannot predict) or a 1-D array of predicted labels (then top-k is None).
@@ -154,10 +165,13 @@ def classification_metrics(y_true: Any, scores: Any, *, n_classes: int) -> dict[
         s = _check_scores(s, y.size, n_classes)
         pred = np.argmax(s, axis=1) if y.size else np.zeros(0, dtype=np.int64)
     out: dict[str, float | None] = {"accuracy": None, **{f"top{k}": None for k in TOPK},
-                                    "macro_f1": None, "miou": None, "n": int(y.size)}
+                                    "macro_f1": None, "miou": None, "skill": None, "n": int(y.size)}
     if y.size == 0:
         return out
     out["accuracy"] = float(np.mean(pred == y))
+    if majority_class is not None:
+        acc_const = float(np.mean(y == int(majority_class)))
+        out["skill"] = None if acc_const >= 1.0 else (out["accuracy"] - acc_const) / (1.0 - acc_const)
     if s is not None:
         ranks = _ranks(y, s)
         for k in TOPK:

@@ -88,11 +88,12 @@ def offline_tasks() -> list[str]:
 
 
 def options_for(task: str, task_options: dict | None) -> dict:
-    """The subset of ``task_options`` that ``task`` accepts (e.g. ``n_points`` only for sampled tasks)."""
+    """The subset of ``task_options`` that ``task`` accepts (e.g. ``n_points`` only for sampled tasks;
+    ``exclude``, the continents to drop, for every task)."""
     from geobench.tasks.base import get_spec
 
     defaults = get_spec(task).defaults
-    return {k: v for k, v in (task_options or {}).items() if k in defaults}
+    return {k: v for k, v in (task_options or {}).items() if k in defaults or k == "exclude"}
 
 
 def plan(tasks: list[str], encoders: list[Any], heads: list[str], splits: list[str], seeds: list[int],

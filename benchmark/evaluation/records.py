@@ -69,6 +69,7 @@ class RunRecord:
     warnings: list | None = None
     timings: dict | None = None
     predictions: str | None = None
+    split_seed: int | None = None  # the split's seed (its ``seed=`` option, else ``seed``); ``seed`` drives the head
 
     def not_applicable(self, reason: str) -> "RunRecord":
         """Mark the cell as not applicable (recorded as done, never retried)."""

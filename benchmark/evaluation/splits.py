@@ -3,12 +3,20 @@
 Spec strings (``--split``):
 
 - ``random[:train=0.6:val=0.2]``: a seeded permutation; the rest is test.
-- ``spatial_block[:deg=10:train=0.6:val=0.2]``: points are grouped into ``deg`` x ``deg``
-  lon/lat blocks; whole blocks go to train, val or test, so neighbours do not leak.
+- ``spatial_block[:deg=10:train=0.6:val=0.2][:buffer=KM]``: points are grouped into ``deg`` x
+  ``deg`` lon/lat blocks; whole blocks go to train, val or test. Without a buffer (the
+  default) neighbours still leak across block edges: a training point just outside a test
+  block can be metres from a test point. ``buffer=KM`` drops every training and validation
+  point within KM km (great-circle) of a test point.
 - ``continent[:NAME][:fewshot=F][:val=0.2]``: the named continent (default Africa) is the
   test set. Zero-shot (default, F=0): none of its points is in train or val. Few-shot: a
   fraction F of its points (the paper uses 0.01) moves into train and out of test.
   The other continents are split randomly into train and val.
+
+Every kind takes ``seed=N`` (an integer): the split is drawn with that seed instead of the
+cell's seed, which then drives only the head (initialisation, validation carve, bootstrap),
+so split variance and probe variance can be told apart. Unset (the default) the cell's seed
+drives both; the canonical string leaves unset ``seed`` and ``buffer=0`` out.
 
 A continent split of a task with no points on that continent, or with all of them there
 (e.g. ``continent:Africa`` of a US-only task), raises :class:`NotApplicableError`: the grid
@@ -39,6 +47,10 @@ class SplitSpec:
     def __str__(self) -> str:
         return ":".join([self.kind] + [f"{k}={v}" for k, v in sorted(self.params.items())])
 
+    def split_seed(self, seed: int) -> int:
+        """The seed the split is drawn with: its own ``seed=`` option, else the cell's ``seed``."""
+        return int(self.params.get("seed", seed))
+
     def __hash__(self) -> int:
         return hash(str(self))
 
@@ -64,9 +76,18 @@ def parse_split(text: str) -> SplitSpec:
     else:
         _, opts = parse_spec(text)
         params = {"deg": 10.0, "train": 0.6, "val": 0.2}
+    optional = ("seed", "buffer") if kind == "spatial_block" else ("seed",)  # left out of params when unset
     for k, v in opts.items():
-        if k not in params:
-            raise InputError(f"split {kind!r} has no option {k!r}; accepted: {', '.join(params)}")
+        if k not in params and k not in optional:
+            raise InputError(f"split {kind!r} has no option {k!r}; accepted: {', '.join([*params, *optional])}")
+        if k == "seed":
+            try:
+                params[k] = int(v)
+            except ValueError:
+                raise InputError(f"split option seed={v!r} must be an integer") from None
+            if params[k] < 0:
+                raise InputError(f"split option seed={v!r} must be >= 0")
+            continue
         if k == "name":  # the canonical form writes the continent as name=...
             v = v.replace("_", " ")
             if v not in CONTINENTS:
@@ -77,6 +98,8 @@ def parse_split(text: str) -> SplitSpec:
             params[k] = float(v)
         except ValueError:
             raise InputError(f"split option {k}={v!r} must be a number") from None
+    if params.get("buffer") == 0:
+        del params["buffer"]  # the default: committed split names stay unchanged
     _check_fracs(kind, params)
     return SplitSpec(kind, params)
 
@@ -89,14 +112,18 @@ def _check_fracs(kind: str, p: dict[str, Any]) -> None:
         raise InputError(f"split {kind}: train+val={p['train'] + p['val']} leaves no test set; use train+val < 1")
     if kind == "spatial_block" and not 0 < p["deg"] <= 90:
         raise InputError(f"split spatial_block: deg={p['deg']} must be in (0, 90]")
+    if "buffer" in p and not (np.isfinite(p["buffer"]) and p["buffer"] >= 0):
+        raise InputError(f"split spatial_block: buffer={p['buffer']} must be a distance in km >= 0")
 
 
 def apply_split(df: pd.DataFrame, spec: SplitSpec, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Return sorted int64 (train, val, test) row indices of ``df`` (needs lon, lat, continent)."""
+    """Return sorted int64 (train, val, test) row indices of ``df`` (needs lon, lat, continent).
+
+    ``seed`` is the cell's seed; the spec's own ``seed=`` option, when set, replaces it."""
     n = len(df)
     if n < 3:
         raise InputError(f"cannot split {n} point(s) into train/val/test; a task needs at least 3 points")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(spec.split_seed(seed))
     p = spec.params
     if spec.kind == "random":
         perm = rng.permutation(n)
@@ -129,7 +156,25 @@ def _block_split(df: pd.DataFrame, p: dict, rng: np.random.Generator):
     assign[order[before < p["train"]]] = 0
     assign[order[(before >= p["train"]) & (before < p["train"] + p["val"])]] = 1
     point_assign = assign[inv]
-    return tuple(np.flatnonzero(point_assign == k) for k in range(3))
+    train, val, test = (np.flatnonzero(point_assign == k) for k in range(3))
+    if p.get("buffer", 0) > 0 and test.size:
+        train, val = (_outside_buffer(df, idx, test, p["buffer"]) for idx in (train, val))
+    return train, val, test
+
+
+def _outside_buffer(df: pd.DataFrame, idx: np.ndarray, test: np.ndarray, km: float) -> np.ndarray:
+    """The rows of ``idx`` farther than ``km`` (great-circle) from every test point."""
+    from scipy.spatial import cKDTree
+
+    from geobench.coords import lonlat_to_xyz
+    from geobench.tasks.geometry import EARTH_RADIUS_KM
+
+    if idx.size == 0:
+        return idx
+    ll = df[["lon", "lat"]].to_numpy(dtype=np.float64)
+    chord = 2.0 * np.sin(min(km / EARTH_RADIUS_KM, np.pi) / 2.0)  # great-circle km -> unit-sphere chord
+    d, _ = cKDTree(lonlat_to_xyz(ll[test])).query(lonlat_to_xyz(ll[idx]), k=1)
+    return idx[d > chord]
 
 
 def _continent_split(df: pd.DataFrame, p: dict, rng: np.random.Generator):

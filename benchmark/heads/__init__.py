@@ -1,4 +1,5 @@
-"""Probe heads fitted on frozen embeddings: ``linear`` (the RANGE ridge probe), ``mlp``, ``lightgbm``.
+"""Probe heads fitted on frozen embeddings: ``linear`` (the RANGE ridge probe), ``mlp``, ``lightgbm``,
+``constant`` (the train-mean / majority-class reference).
 
 Each is a scikit-learn estimator (see :mod:`geobench.heads.base`); the head modules load when a
 head name is first resolved through :data:`HEADS`.

@@ -38,7 +38,8 @@ def _name_head(name: str, cls: Any) -> Any:
 
 
 HEADS: Registry[type] = Registry(
-    "head", builtin_modules=("geobench.heads.linear", "geobench.heads.mlp", "geobench.heads.lightgbm"),
+    "head", builtin_modules=("geobench.heads.linear", "geobench.heads.mlp", "geobench.heads.lightgbm",
+                     "geobench.heads.constant"),
     entry_point_group="geobench.heads", on_entry_point=_name_head)
 
 
