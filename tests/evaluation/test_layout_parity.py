@@ -23,10 +23,15 @@ from geobench.evaluation.runner import run_grid
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 VOLATILE = {"timestamp", "timings", "schema_version", "key", "identity", "setting", "predictions",
             "legacy_key", "upgraded_from"}
+ADDED = {"split_seed"}  # fields added since (issue 15); the metric `skill` is left out the same way
+ADDED_METRICS = {"skill"}
 
 
 def comparable(r: dict) -> dict:
-    r = {k: v for k, v in r.items() if k not in VOLATILE}
+    r = {k: v for k, v in r.items() if k not in VOLATILE | ADDED}
+    r["metrics"] = {k: v for k, v in (r.get("metrics") or {}).items() if k not in ADDED_METRICS}
+    r["per_continent"] = {c: {k: v for k, v in m.items() if k not in ADDED_METRICS}
+                          for c, m in (r.get("per_continent") or {}).items()}
     prov = {k: v for k, v in r["provenance"].items() if k not in ("git_commit", "git_diff_sha256")}
     prov["data_checksums"] = {k: v for k, v in prov["data_checksums"].items() if not k.startswith("external")}
     # the distribution was renamed (geobench -> geobench-locenc); its version is compared under one key
