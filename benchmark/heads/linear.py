@@ -233,11 +233,13 @@ def ridge_kfold(X: np.ndarray, y: np.ndarray | None = None, alphas: tuple[float,
             f = Xte @ c + b
             if clf:
                 pred = present[(f[:, 0] > 0).astype(np.int64)] if f.shape[1] == 1 else present[f.argmax(axis=1)]
-                row.append(float(np.mean(pred == target[te])))
+                row.append(float(np.average(pred == target[te])))  # sklearn's accuracy_score
             else:
                 row.append(_r2(target[te], f))
         fold_scores.append(row)
-    scores = np.mean(np.asarray(fold_scores), axis=0)
+    # as GridSearchCV: an (alphas, folds) array averaged along its rows, so that exact ties (common
+    # for accuracy) come out as ties in the same floating-point summation order
+    scores = np.average(np.ascontiguousarray(np.asarray(fold_scores, dtype=np.float64).T), axis=1)
     best = _first_argmax(scores)
     if clf:
         coefs, icepts = _ridge_path(X, (alphas[best],), labels=target, n_labels=n_labels)

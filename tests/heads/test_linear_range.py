@@ -112,3 +112,34 @@ def test_grid_fits_linear_on_train_plus_val(tmp_path):
         assert r["head_params"]["fit_on"] == "train+val" and "alpha_at_edge" in r["head_params"]
     assert rows["linear"]["head_params"]["cv"] == 3 and rows["linear:cv=loo"]["head_params"]["cv"] == "loo"
     assert "fit_on" not in lgb["head_params"] and lgb["n_val"] > 0
+
+
+@pytest.mark.parametrize("n,d,k", [(150, 200, 0), (150, 200, 5), (600, 20, 2), (400, 30, 12)])
+def test_kfold_paths_equal_sklearn_on_synthetic_data(n, d, k):
+    """Gram mode (n <= d), binary and multiclass (with classes missing from some folds) paths."""
+    rng = np.random.default_rng(n + d + k)
+    X = rng.normal(size=(n, d))
+    Xte = rng.normal(size=(200, d))
+    sc = MinMaxScaler().fit(X)
+    if k == 0:
+        y = X[:, 0] + 0.5 * rng.normal(size=n)
+        head = make_head("linear", "regression", seed=0).fit(X, y)
+        ref = RidgeCV(alphas=(0.1, 1, 10), cv=3).fit(sc.transform(X), y)
+        b, got = ref.predict(sc.transform(Xte)), head.predict(Xte)
+    else:
+        y = np.minimum((np.abs(X[:, 0] * 3 + rng.normal(size=n))).astype(int), k - 1)
+        y[:k] = np.arange(k)  # every class present, some rare
+        import warnings
+
+        head = make_head("linear", "classification", seed=0, n_classes=k).fit(X, y)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            ref = RidgeClassifierCV(alphas=(0.1, 1, 10), cv=10).fit(sc.transform(X), y)
+        b = ref.decision_function(sc.transform(Xte))
+        got = head.predict_scores(Xte)
+        got = got[:, 1] if k == 2 else got
+        np.testing.assert_array_equal(head.predict(Xte), ref.predict(sc.transform(Xte)))
+    assert head.alpha_ == ref.alpha_
+    assert max(next(v for key, v in head.chosen_params_.items() if key.startswith("cv_")).values()) == \
+        pytest.approx(ref.best_score_, rel=1e-12)
+    np.testing.assert_allclose(got, b, rtol=0, atol=1e-9 * np.abs(b).max())
