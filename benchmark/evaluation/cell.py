@@ -73,8 +73,13 @@ def fit_cell(job: Job) -> tuple[dict, pd.DataFrame | None]:
         tr, va, te = apply_split(df, parse_split(c.split), c.seed)
     except NotApplicableError as e:  # e.g. continent:Africa on a US-only task: recorded, the grid goes on
         return new_record(job, points, 0, 0, 0).not_applicable(str(e)).to_dict(), None
-    record = new_record(job, points, tr.size, va.size, te.size)
     head_name, head_opts = parse_head_spec(c.head)
+    from geobench.heads.base import HEADS
+
+    fit_on_val = not getattr(HEADS.get(head_name), "uses_validation", True) and not spec.protocol
+    if fit_on_val:  # the head selects on train alone: it fits on train + val (rows in task order)
+        tr, va = np.union1d(tr, va).astype(np.int64), va[:0]
+    record = new_record(job, points, tr.size, va.size, te.size)
     reason = not_applicable_reason(head_name, spec.kind, n_classes)
     if reason:
         return record.not_applicable(reason).to_dict(), None
@@ -99,6 +104,8 @@ def fit_cell(job: Job) -> tuple[dict, pd.DataFrame | None]:
     metrics, per_cont, ci, pred_col = score(spec.kind, spec.primary_metric, y, tr, te, out,
                                             df["continent"].to_numpy()[te], n_classes, c.seed, job.n_boot)
     head_params = dict(getattr(head, "chosen_params_", {}) or {})
+    if fit_on_val:
+        head_params["fit_on"] = "train+val"
     search_s = head_params.pop("search_seconds", None)  # a timing, not a parameter
     record.metrics, record.per_continent, record.head_params = metrics, per_cont, head_params
     record.ci95, record.warnings = {spec.primary_metric: ci}, warnings_

@@ -180,6 +180,9 @@ class Head(BaseEstimator):
     name: ClassVar[str] = "head"
     score_kind: ClassVar[str] = "decision"
     version: ClassVar[int] = 1  # bump when the algorithm changes: it is part of every cell's identity
+    # False: the head selects its hyper-parameters on the training data alone (e.g. by k-fold CV);
+    # the grid then fits it on train + val and passes no eval_set
+    uses_validation: ClassVar[bool] = True
 
     def __init__(self, kind: str = "regression", *, seed: int = 0, n_threads: int = 2, tune: bool = False,
                  n_classes: int | None = None) -> None:

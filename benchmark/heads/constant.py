@@ -16,6 +16,8 @@ class ConstantHead(Head):
     ``skill`` metric measures every other head against it. ``chosen_params_`` holds the value.
     """
 
+    uses_validation = False  # nothing to select: it fits on train + val, like the linear probe
+
     score_kind = "proba"
 
     def _fit(self, X, y, X_val, y_val) -> None:

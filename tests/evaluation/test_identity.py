@@ -80,9 +80,18 @@ def test_tune_is_part_of_the_identity(tmp_path):
 
 def test_head_options_are_part_of_the_identity(tmp_path):
     a, b = _changes_cell(tmp_path, dict(heads=["linear"]), dict(heads=["linear:alphas=0.5/5"]))
-    assert a["identity"]["head"]["params"] == {"alphas": [0.1, 1.0, 10.0]}
-    assert b["identity"]["head"]["params"] == {"alphas": [0.5, 5.0]} and b["head"] == "linear:alphas=0.5/5.0"
+    assert a["identity"]["head"]["params"] == {"alphas": [0.1, 1.0, 10.0], "cv": "range"}
+    assert b["identity"]["head"]["params"] == {"alphas": [0.5, 5.0], "cv": "range"} and b["head"] == "linear:alphas=0.5/5.0"
     assert b["head_params"]["alphas"] == [0.5, 5.0]
+
+
+def test_linear_head_version_is_part_of_the_identity(tmp_path):
+    """LinearHead 2 (k-fold as RANGE, fit on train + val) never shares a cell with version-1 rows."""
+    from geobench.heads.linear import LinearHead
+
+    assert LinearHead.version == 2
+    a, = _grid(tmp_path, tasks=["elevation"], heads=["linear"], seeds=[0], task_options={"n_points": 300}).records
+    assert a["identity"]["head"]["version"] == 2
 
 
 def test_task_options_are_part_of_the_identity(tmp_path):

@@ -61,7 +61,7 @@ def synthetic(n, d, k=None, seed=0):
 def test_linear_regression_matches_sklearn_ridgecv(n, d):
     X, y = synthetic(n, d)
     Xte, _ = synthetic(1000, d, seed=1)
-    head = make_head("linear", "regression", seed=0).fit(X, y)
+    head = make_head("linear", "regression", seed=0, cv="loo").fit(X, y)
     sc = MinMaxScaler().fit(X)
     ref = RidgeCV(alphas=(0.1, 1, 10)).fit(sc.transform(X), y)
     assert head.chosen_params_["alpha"] == ref.alpha_
@@ -75,7 +75,7 @@ def test_linear_classification_matches_sklearn_ridgeclassifiercv(n, d, k):
     # (2000, 30, 60): more classes than features -> the expanded LOO path; (150, 200): gram mode.
     X, y = synthetic(n, d, k)
     Xte, _ = synthetic(1000, d, k, seed=1)
-    head = make_head("linear", "classification", seed=0, n_classes=k).fit(X, y)
+    head = make_head("linear", "classification", seed=0, n_classes=k, cv="loo").fit(X, y)
     sc = MinMaxScaler().fit(X)
     ref = RidgeClassifierCV(alphas=(0.1, 1, 10)).fit(sc.transform(X), y)
     assert head.chosen_params_["alpha"] == ref.alpha_
@@ -94,7 +94,7 @@ def test_linear_alpha_selection_differs_by_data_and_matches_sklearn():
     clean = X[:, 0] * 2 + 0.01 * rng.normal(size=200)
     picks = []
     for y in (noisy, clean):
-        h = make_head("linear", "regression", seed=0).fit(X, y)
+        h = make_head("linear", "regression", seed=0, cv="loo").fit(X, y)
         ref = RidgeCV(alphas=(0.1, 1, 10)).fit(MinMaxScaler().fit_transform(X), y)
         assert h.alpha_ == ref.alpha_
         picks.append(h.alpha_)
