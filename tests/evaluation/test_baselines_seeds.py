@@ -40,11 +40,13 @@ def test_skill_of_a_real_encoder_by_hand(tmp_path):
     from geobench.tasks.base import load_task
 
     pts = load_task("air_temperature")
-    tr, _, te = apply_split(pts.df, parse_split("continent:Africa"), 0)
+    tr, va, te = apply_split(pts.df, parse_split("continent:Africa"), 0)
     assert np.array_equal(np.sort(preds["row"].to_numpy()), te)
     yt, yp = preds["y"].to_numpy(), preds["pred"].to_numpy()
     mse = np.mean((yt - yp) ** 2)
-    mse_const = np.mean((yt - np.mean(pts.y[tr])) ** 2)
+    fit_rows = np.union1d(tr, va)  # the linear head fits on train + val; the constant reference too
+    assert rec["head_params"]["fit_on"] == "train+val" and rec["n_train"] == fit_rows.size
+    mse_const = np.mean((yt - np.mean(pts.y[fit_rows])) ** 2)
     assert rec["metrics"]["skill"] == pytest.approx(1 - mse / mse_const, rel=1e-9)
     assert rec["metrics"]["rmse"] == pytest.approx(np.sqrt(mse), rel=1e-9)
 
