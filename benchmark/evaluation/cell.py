@@ -86,8 +86,12 @@ def fit_cell(job: Job) -> tuple[dict, pd.DataFrame | None]:
     if spec.protocol:  # a task with its own evaluation protocol (iNaturalist)
         return _fit_protocol(job, points, X, record).to_dict(), None
     warnings_: list[str] = []
+    ceiling: dict = {}
     if spec.kind == "classification":
-        unseen = np.setdiff1d(np.unique(y[te]), np.unique(y[tr]))
+        seen = np.isin(y[te], np.unique(y[tr]))
+        unseen = np.unique(y[te][~seen])
+        # classes absent from training can never be predicted: the best reachable accuracy
+        ceiling = {"n_unseen_classes": int(unseen.size), "accuracy_ceiling": float(seen.mean()) if te.size else None}
         if unseen.size:
             warnings_.append(f"{unseen.size} class(es) occur in test but not in train ({c.split}); "
                              "they can never be predicted")
@@ -107,7 +111,7 @@ def fit_cell(job: Job) -> tuple[dict, pd.DataFrame | None]:
     if fit_on_val:
         head_params["fit_on"] = "train+val"
     search_s = head_params.pop("search_seconds", None)  # a timing, not a parameter
-    record.metrics, record.per_continent, record.head_params = metrics, per_cont, head_params
+    record.metrics, record.per_continent, record.head_params = {**metrics, **ceiling}, per_cont, head_params
     record.ci95, record.warnings = {spec.primary_metric: ci}, warnings_
     record.timings = {"embed_s": job.embed_seconds, "fit_s": round(fit_s, 4), "predict_s": round(pred_s, 4),
                       "search_s": search_s, "cell_s": round(time.perf_counter() - t0, 4)}

@@ -147,3 +147,22 @@ def test_exclude_named_continents(tmp_path):
     assert rec["identity"]["task"]["options"]["exclude"] == "Antarctica"
     assert "Antarctica" not in rec["per_continent"]
     assert rec["n_train"] + rec["n_val"] + rec["n_test"] == len(drop)
+
+
+def test_few_shot_records_the_unseen_classes_and_the_accuracy_ceiling(tmp_path):
+    """Classes absent from training can never be predicted: the record says how many there are and
+    the best reachable accuracy, and no head exceeds it."""
+    from geobench.evaluation.splits import apply_split, parse_split
+    from geobench.tasks.base import load_task
+
+    split = "continent:Africa:fewshot=0.01"
+    run_grid(["countries"], ["sh"], ["linear"], [split], [0], results_dir=tmp_path,
+             task_options={"n_points": 3000}, **KW)
+    (rec,) = read_records(tmp_path / "runs.jsonl")
+    pts = load_task("countries", n_points=3000)
+    tr, va, te = apply_split(pts.df, parse_split(split), 0)
+    fit = np.union1d(tr, va)  # the linear head fits on train + val
+    seen = np.isin(pts.y[te], np.unique(pts.y[fit]))
+    assert rec["metrics"]["n_unseen_classes"] == np.unique(pts.y[te][~seen]).size > 0
+    assert rec["metrics"]["accuracy_ceiling"] == pytest.approx(seen.mean())
+    assert rec["metrics"]["accuracy"] <= rec["metrics"]["accuracy_ceiling"] < 1
