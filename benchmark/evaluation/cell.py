@@ -55,7 +55,7 @@ def fit_cell(job: Job) -> tuple[dict, pd.DataFrame | None]:
     from geobench.errors import NotApplicableError
     from geobench.evaluation.splits import apply_split, parse_split
     from geobench.heads import make_head, not_applicable_reason
-    from geobench.heads.base import parse_head_spec
+    from geobench.heads.base import HEADS, parse_head_spec
     from geobench.registry import load_plugin
     from geobench.tasks.base import load_task
     from geobench.threads import limit_threads
@@ -74,8 +74,6 @@ def fit_cell(job: Job) -> tuple[dict, pd.DataFrame | None]:
     except NotApplicableError as e:  # e.g. continent:Africa on a US-only task: recorded, the grid goes on
         return new_record(job, points, 0, 0, 0).not_applicable(str(e)).to_dict(), None
     head_name, head_opts = parse_head_spec(c.head)
-    from geobench.heads.base import HEADS
-
     fit_on_val = not getattr(HEADS.get(head_name), "uses_validation", True) and not spec.protocol
     if fit_on_val:  # the head selects on train alone: it fits on train + val (rows in task order)
         tr, va = np.union1d(tr, va).astype(np.int64), va[:0]
@@ -84,7 +82,7 @@ def fit_cell(job: Job) -> tuple[dict, pd.DataFrame | None]:
     if reason:
         return record.not_applicable(reason).to_dict(), None
     if spec.protocol:  # a task with its own evaluation protocol (iNaturalist)
-        return _fit_protocol(job, points, X, record).to_dict(), None
+        return _fit_protocol(job, points, X, record, head_name).to_dict(), None
     warnings_: list[str] = []
     ceiling: dict = {}
     if spec.kind == "classification":
@@ -150,10 +148,9 @@ def _split_seed(split: str, seed: int) -> int | None:
         return None
 
 
-def _fit_protocol(job: Job, points, X, record: RunRecord) -> RunRecord:
+def _fit_protocol(job: Job, points, X, record: RunRecord, head: str) -> RunRecord:
     """A task's own protocol (declared on its TaskSpec) instead of split + head."""
     from geobench.errors import NotApplicableError
-    from geobench.heads.base import parse_head_spec
     from geobench.tasks.base import resolve_protocol
     from geobench.threads import limit_threads
 
@@ -161,7 +158,7 @@ def _fit_protocol(job: Job, points, X, record: RunRecord) -> RunRecord:
     t0 = time.perf_counter()
     try:
         with limit_threads(job.n_threads):
-            res = evaluate(points, np.asarray(X), head=parse_head_spec(job.cell.head)[0], seed=job.cell.seed,
+            res = evaluate(points, np.asarray(X), head=head, seed=job.cell.seed,
                            n_threads=job.n_threads)
     except NotApplicableError as e:
         return record.not_applicable(str(e))

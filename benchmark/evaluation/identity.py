@@ -110,17 +110,11 @@ def encoder_identity(enc: Any) -> dict[str, Any]:
 
 def head_identity(spec: str, tune: bool) -> dict[str, Any]:
     """Name, every option with defaults filled in, ``tune`` and the class's ``version``."""
-    from geobench.heads.base import head_options, parse_head_spec
+    from geobench.heads.base import HEADS, head_options, parse_head_spec
 
     name, opts = parse_head_spec(spec)
     return {"name": name, "params": head_options(name, opts), "tune": bool(tune),
-            "version": getattr(_head_class(name), "version", 1)}
-
-
-def _head_class(name: str) -> type:
-    from geobench.heads import HEADS
-
-    return HEADS.get(name)
+            "version": getattr(HEADS.get(name), "version", 1)}
 
 
 def task_identity(points: Any) -> dict[str, Any]:
