@@ -3,6 +3,6 @@
 ``direct``, ``cartesian3d``, ``wrap`` (direct.py); ``theory``, ``grid``, ``sphereC``,
 ``sphereC+``, ``sphereM``, ``sphereM+`` (space2vec.py); ``sh`` (sh.py, also the spherical
 harmonics used by the SatCLIP encoder); ``rff`` (rff.py); ``random`` (noise.py, a noise
-control). All take (lon, lat) degrees, longitude first.
+control); ``constant`` (constant.py, the label-only reference: no location). All take (lon, lat) degrees, longitude first.
 """
-from . import direct, noise, rff, sh, space2vec  # noqa: F401  (registration side effects)
+from . import constant, direct, noise, rff, sh, space2vec  # noqa: F401  (registration side effects)

@@ -79,7 +79,8 @@ class ArrayEncoder:
 class EncoderEntry:
     """Registry entry: a factory plus metadata shown by ``geobench list``.
 
-    ``kind`` is one of ``parameter-free``, ``pretrained`` (released weights), ``trained-in-repo``
+    ``kind`` is one of ``parameter-free``, ``label-only`` (no location: the ``constant``
+    reference), ``pretrained`` (released weights), ``trained-in-repo``
     (weights trained here), ``architecture`` (needs its weights named in the spec, e.g.
     ``satclip:weights=...``; not part of ``all``), ``plugin``.
     ``trained_on`` names the datasets the default weights were trained on and ``tuned_on`` the

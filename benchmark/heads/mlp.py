@@ -30,7 +30,7 @@ class MLPHead(Head):
     Parameters: ``max_epochs`` (200), ``patience`` (10), ``batch_size`` (None: 256 up to 20k points, else 1024),
     ``max_samples`` (training samples processed per config, i.e. epochs x n, default 1.5M:
     caps large tasks at ~15 epochs of 100k points so the default search stays ~2 min).
-    The cap binds: on 100k-point tasks about 18 of 43 runs stopped at it while still improving.
+    The cap binds on the 100k-point tasks; docs/results.md ("Protocol checks") counts the cells.
     ``chosen_params_["best_epoch_at_cap"]`` is True when the chosen config stopped at the cap
     (not by early stopping or ``max_epochs``) with its best epoch the last or next to last one:
     more training would likely have helped; raise ``max_samples`` for such tasks.

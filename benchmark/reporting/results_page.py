@@ -11,6 +11,7 @@ import pandas as pd
 from geobench.errors import DataError
 
 NARRATIVE = Path(__file__).with_name("narrative.md")
+SENSITIVITY = "alpha_sensitivity"  # results/<this>/runs.jsonl: the linear head with a wider alpha grid
 
 
 def narrative_sections(path: Path | None = None) -> dict[str, str]:
@@ -89,6 +90,7 @@ def write_results_md(results: Path, out: Path) -> Path:
     from geobench.reporting.comparison import comparison_markdown, comparison_table
     from geobench.reporting.findings import findings
     from geobench.reporting.leaderboard import markdown, summarize
+    from geobench.reporting.protocol_notes import alpha_edge_lines, holdout_error_lines, mlp_cap_lines
 
     prose = narrative_sections()
     records = read_records(results / "runs.jsonl")
@@ -101,12 +103,17 @@ def write_results_md(results: Path, out: Path) -> Path:
     lines += [prose.pop("How to read these results", "")]
     lines += ["## Findings computed from the runs", ""] + findings(table) + [""]
     lines += [prose.pop("Reading the hold-out numbers", "")]
+    lines += holdout_error_lines(records)
     lines += coverage_lines(records)
     comp = comparison_table(records)
     if not comp.empty:
         lines += ["## Ours vs published", ""] + comparison_markdown(comp)
     lines += [prose.pop("Why our numbers differ from the published ones", "")]
     lines += list(prose.values())  # any further prose sections, in file order
+    sens = results / SENSITIVITY / "runs.jsonl"
+    checks = alpha_edge_lines(records, read_records(sens) if sens.is_file() else []) + mlp_cap_lines(records)
+    if checks:
+        lines += ["## Protocol checks", ""] + checks
     lines += ["## Figures", ""] + figure_lines(results, out.parent)
     lines += ["", "## Leaderboard", "", markdown(table)]
     out.parent.mkdir(parents=True, exist_ok=True)
