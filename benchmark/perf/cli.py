@@ -16,6 +16,7 @@ from geobench.perf.config import DEFAULT_SECTIONS, OFFICIAL, OFFICIAL_SOURCE, SE
 from geobench.perf.encoders import section_encoders
 from geobench.perf.grid import section_grid
 from geobench.perf.heads import section_heads
+from geobench.perf.linear import section_linear
 from geobench.perf.machine import machine_info, thread_info, versions_info
 from geobench.perf.memory import section_memory
 from geobench.perf.projection import section_projection
@@ -25,7 +26,7 @@ from geobench.perf.timing import calibrate, loadavg, row
 
 # Every section, in SECTIONS order; cold, memory and grid also take the run's temporary folder.
 SECTION_FUNCS: dict[str, Callable[..., tuple[list[dict], dict]]] = {
-    "sh": section_sh, "encoders": section_encoders, "heads": section_heads, "cold": section_cold,
+    "sh": section_sh, "encoders": section_encoders, "heads": section_heads, "linear": section_linear, "cold": section_cold,
     "memory": section_memory, "grid": section_grid, "projection": section_projection,
 }
 

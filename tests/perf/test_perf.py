@@ -19,7 +19,7 @@ from geobench import perf
 def quick(tmp_path_factory):
     d = tmp_path_factory.mktemp("perf")
     out = d / "perf.json"
-    rc = perf.main(["--quick", "--sections", "sh,encoders,heads", "--encoders", "direct,sh:L=4,satclip",
+    rc = perf.main(["--quick", "--sections", "sh,encoders,heads,linear", "--encoders", "direct,sh:L=4,satclip",
                     "--out", str(out), "--tmp", str(d)])
     assert rc == 0
     return json.loads(out.read_text())
@@ -32,7 +32,7 @@ def test_header(quick):
     t = quick["threads"]
     assert t["limit"] >= 1 and t["measured_under_limit"]["torch"] == t["limit"]
     assert all(p["num_threads"] <= t["limit"] for p in t["measured_under_limit"]["pools"])
-    assert quick["quick"] is True and quick["sections"] == ["sh", "encoders", "heads"]
+    assert quick["quick"] is True and quick["sections"] == ["sh", "encoders", "heads", "linear"]
     cal = quick["calibration"]
     assert cal["start"]["matmul_GFLOPs"] > 0 and set(cal["drift_end_over_start"]) == {
         "write_GBps", "matmul_GFLOPs", "python_Mops"}
@@ -77,12 +77,23 @@ def test_heads_rows(quick):
         for n in (200, 500):
             for d in (16, 36):
                 assert f"{h} fit N={n:,} d={d}" in names
-    lin = next(r for r in quick["rows"] if r["name"] == "linear fit N=500 d=36")
-    assert lin["ref_name"].startswith("sklearn") and lin["ratio"] > 0
-    raw = quick["sections_raw"]["heads"]["runs"]
-    # the RANGE linear head and sklearn RidgeCV are the same model
-    assert raw["sklearn RidgeCV N=500 d=36"]["max_abs_pred_diff_over_std_y"] < 1e-4
-    assert raw["linear N=500 d=36"]["alpha"] == raw["sklearn RidgeCV N=500 d=36"]["alpha"]
+    mlp = next(r for r in quick["rows"] if r["name"] == "mlp fit N=500 d=36")
+    assert mlp["ref_name"] == "linear head, same data" and mlp["ratio"] > 0
+
+
+def test_linear_against_ranges_sklearn_estimators(quick):
+    """The linear head and RANGE's sklearn estimators are the same model: same alpha, same
+    predictions, regression (RidgeCV cv=3) and classification (RidgeClassifierCV cv=10)."""
+    rows = {r["name"]: r for r in quick["rows"] if r["section"] == "linear"}
+    raw = quick["sections_raw"]["linear"]["runs"]
+    for kind, ref in (("regression", "RidgeCV(cv=3)"), ("classification", "RidgeClassifierCV(cv=10)")):
+        for n in (200, 500):
+            for d in (16, 36):
+                size = f"{kind} N={n:,} d={d}"
+                r = rows[f"linear fit {size}"]
+                assert r["ref_name"].endswith(ref) and r["ratio"] > 0 and r["ref_value"] > 0
+                assert raw[size]["same_alpha"] and raw[size]["ours"]["alpha"] == raw[size]["sklearn"]["alpha"]
+                assert raw[size]["disagreement"] < (1e-4 if kind == "regression" else 0.01)
 
 
 def test_subprocess_sections(tmp_path, capsys):
@@ -120,8 +131,8 @@ def test_merge_remeasures_one_section_and_keeps_the_others(quick, tmp_path):
     rc = perf.main(["--quick", "--sections", "sh", "--merge", "--out", str(out), "--tmp", str(tmp_path)])
     assert rc == 0
     res = json.loads(out.read_text())
-    assert res["sections"] == ["sh", "encoders", "heads"]
-    assert res["merged"]["sections"] == ["encoders", "heads"] and res["merged"]["from_run"] == quick["generated_utc"]
+    assert res["sections"] == ["sh", "encoders", "heads", "linear"]
+    assert res["merged"]["sections"] == ["encoders", "heads", "linear"] and res["merged"]["from_run"] == quick["generated_utc"]
     by = {}
     for r in res["rows"]:
         by.setdefault(r["section"], []).append(r)
