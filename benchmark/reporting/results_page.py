@@ -83,12 +83,13 @@ def figure_lines(results: Path, page_dir: Path) -> list[str]:
 
 
 def write_results_md(results: Path, out: Path) -> Path:
-    """docs/results.md: caveats, computed findings, coverage, ours vs published (and why they
-    differ), figures, the leaderboard. Numbers come only from ``runs.jsonl``."""
+    """docs/results.md: caveats, computed findings, coverage, spatial-block test sizes per seed,
+    ours vs published (and why they differ), figures, the leaderboard. Numbers come only from ``runs.jsonl``."""
     from geobench.evaluation.records import read_records
     from geobench.reporting.comparison import comparison_markdown, comparison_table
     from geobench.reporting.findings import findings
     from geobench.reporting.leaderboard import markdown, summarize
+    from geobench.reporting.splits_report import sizes_by_seed_lines
 
     prose = narrative_sections()
     records = read_records(results / "runs.jsonl")
@@ -102,6 +103,7 @@ def write_results_md(results: Path, out: Path) -> Path:
     lines += ["## Findings computed from the runs", ""] + findings(table) + [""]
     lines += [prose.pop("Reading the hold-out numbers", "")]
     lines += coverage_lines(records)
+    lines += sizes_by_seed_lines(records)
     comp = comparison_table(records)
     if not comp.empty:
         lines += ["## Ours vs published", ""] + comparison_markdown(comp)
