@@ -1,6 +1,8 @@
 """The results page (``docs/results.md``): the narrative's caveats, computed findings, coverage,
-ours vs published, the figures and the leaderboard. Numbers come only from ``runs.jsonl``; the
-prose comes from ``narrative.md`` next to this module (no numbers in it)."""
+test-set sizes per seed, ours vs published, how our tasks differ from the paper's, the figures
+and the leaderboard. Numbers come only from ``runs.jsonl``, except the measured task
+differences, computed by code from the tasks' points; the prose comes from ``narrative.md``
+next to this module (no numbers in it)."""
 from __future__ import annotations
 
 import os
@@ -84,9 +86,11 @@ def figure_lines(results: Path, page_dir: Path) -> list[str]:
 
 def write_results_md(results: Path, out: Path) -> Path:
     """docs/results.md: caveats, computed findings, coverage, spatial-block test sizes per seed,
-    ours vs published (and why they differ), figures, the leaderboard. Numbers come only from ``runs.jsonl``."""
+    ours vs published (and why they differ), how our tasks differ from the paper's, figures, the
+    leaderboard. Numbers come from ``runs.jsonl`` and, for the task differences, the tasks' points."""
     from geobench.evaluation.records import read_records
     from geobench.reporting.comparison import comparison_markdown, comparison_table
+    from geobench.reporting.differences import differences_lines
     from geobench.reporting.findings import findings
     from geobench.reporting.leaderboard import markdown, summarize
     from geobench.reporting.splits_report import sizes_by_seed_lines
@@ -108,6 +112,7 @@ def write_results_md(results: Path, out: Path) -> Path:
     if not comp.empty:
         lines += ["## Ours vs published", ""] + comparison_markdown(comp)
     lines += [prose.pop("Why our numbers differ from the published ones", "")]
+    lines += differences_lines(records)
     lines += list(prose.values())  # any further prose sections, in file order
     lines += ["## Figures", ""] + figure_lines(results, out.parent)
     lines += ["", "## Leaderboard", "", markdown(table)]
