@@ -25,6 +25,8 @@ from geobench.coords import validate_lonlat
 from geobench.errors import DataError, InputError
 from geobench.registry import Registry, convert_options
 
+from .differences import Difference
+
 POINTS_SCHEMA = 1  # bump when the cached table layout changes
 
 
@@ -37,7 +39,9 @@ class TaskSpec:
     declared data names the builder reads. ``defaults`` are the builder options.
     ``primary_metric`` (default ``r2`` for regression, ``accuracy`` for classification) ranks
     encoders everywhere. ``protocol`` (``"module:function"``) names a task's own evaluation
-    protocol, called instead of split + head (see :class:`ProtocolResult`).
+    protocol, called instead of split + head (see :class:`ProtocolResult`). ``differences``
+    says, field by field, how the data differs from the paper's
+    (:class:`~geobench.tasks.differences.Difference`; empty for the paper's own data).
     """
 
     name: str
@@ -55,10 +59,14 @@ class TaskSpec:
     expected_size: int | None = None  # rows with default options, shown by `geobench list`
     primary_metric: str = ""
     protocol: str | None = None
+    differences: tuple[Difference, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.primary_metric:
             object.__setattr__(self, "primary_metric", "r2" if self.kind == "regression" else "accuracy")
+        object.__setattr__(self, "differences", tuple(self.differences))
+        if not all(isinstance(d, Difference) for d in self.differences):
+            raise ValueError(f"task {self.name!r}: differences must be Difference objects (geobench.tasks.differences)")
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,7 @@ import pandas as pd
 from geobench.errors import DataError, InputError
 
 from .base import TaskSpec, register_task
+from .differences import Difference
 from .climate import SATCLIP_CITATION
 
 ENV_VAR = "GEOBENCH_INAT_DIR"
@@ -167,6 +168,10 @@ def _split_table(root: Path, split: str, ann: dict, cat_code: dict[int, int]) ->
     f"image features in ${ENV_VAR}.",
     needs_external=ENV_VAR,
     protocol="geobench.tasks.inaturalist_protocol:evaluate",
+    differences=(
+        Difference("data", "iNaturalist 2018 (official split) with the geo-prior image features",
+                   f"not shipped: the same files, evaluated only when ${ENV_VAR} points at the user's copy"),
+    ),
 ))
 def build_inaturalist_2018() -> pd.DataFrame:
     """One row per located image of the official train and val sets (val = test)."""

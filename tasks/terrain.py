@@ -39,6 +39,7 @@ from geobench.coords import validate_lonlat
 from geobench.data import fetch
 
 from .base import TaskSpec, register_task
+from .differences import Difference, own_points
 from .climate import SATCLIP_CITATION
 
 ELEVATION_FILE = "elevation/Altitude.h5"
@@ -154,6 +155,12 @@ def sample_labelled_land(n_points: int, seed: int, label: Callable[[np.ndarray],
     proxy_note="Same Mapzen terrain source as the paper, but read from pvlib's 1/12 degree (~9 km) grid "
     "quantised to 28 m instead of ~1 km tiles; points are our own area-uniform land sample.",
     expected_size=100000,
+    differences=(
+        Difference("labels", "Mapzen terrain tiles at about 1 km, sampled at each point",
+                   "the same Mapzen source from pvlib's 1/12 degree (~9 km) grid, quantised to 28 m; interior "
+                   "Greenland reads bedrock-like heights"),
+        own_points("of land between 63 degS and 80 degN", measure="continent_share:Antarctica"),
+    ),
 ))
 def build_elevation(*, n_points: int = 100000, seed: int = 0) -> pd.DataFrame:
     """``n_points`` land points: ``lon``, ``lat`` (degrees), ``y`` = elevation (m, >= -450)."""
@@ -178,6 +185,11 @@ def build_elevation(*, n_points: int = 100000, seed: int = 0) -> pd.DataFrame:
     proxy_note="GPWv4 rev11 2020 at 15 arc-minutes (~28 km) instead of the paper's rev10 2015 at "
     "30 arc-seconds (~1 km); points are our own area-uniform land sample.",
     expected_size=100000,
+    differences=(
+        Difference("labels", "GPWv4 revision 10, 2015, at 30 arc-seconds (~1 km)",
+                   "GPWv4 revision 11, 2020, at 15 arc-minutes (~28 km)"),
+        own_points("of land between 63 degS and 80 degN", measure="continent_share:Antarctica"),
+    ),
 ))
 def build_population(*, n_points: int = 100000, seed: int = 0) -> pd.DataFrame:
     """``n_points`` land points: ``lon``, ``lat`` (degrees), ``y`` = log1p(persons/km2), ``density``."""

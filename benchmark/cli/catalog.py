@@ -32,8 +32,11 @@ def cmd_list(args) -> int:
             print(f"  {name:<20} {s.kind:<15} {size:>8}  {s.fidelity:<14} {s.target} [{s.unit}]")
             if s.needs_external:
                 print(f"  {'':<20} needs external data: set {s.needs_external}")
-            if s.proxy_note:
+            if s.proxy_note and not s.differences:
                 print(f"  {'':<20} proxy: {s.proxy_note}")
+            for d in s.differences:  # machine-readable (geobench.tasks.differences); they replace the note
+                how = f" (option {d.option})" if d.option else ""
+                print(f"  {'':<20} differs in {d.aspect}: paper: {d.paper}; ours: {d.ours}{how}")
     if args.what in ("all", "encoders"):
         print("ENCODERS")
         for name, e in ENCODERS.items():

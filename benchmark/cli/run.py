@@ -33,7 +33,8 @@ def add_run_args(p: argparse.ArgumentParser, *, grid: bool = False) -> None:
                    help="head specs: linear, mlp, lightgbm, constant, with options as for encoders (mlp:max_epochs=50), or 'all'")
     p.add_argument("--split", nargs="+", default=["random"],
                    help="a subset of the grid's split kinds: random, spatial_block, continent" if grid
-                   else "random | spatial_block[:deg=10][:buffer=KM] | continent[:Africa][:fewshot=0.01]; any takes :seed=N (split seed)")
+                   else ("random[:duplicates=grouped] | spatial_block[:deg=10][:buffer=KM] | continent[:Africa][:fewshot=0.01]; "
+                         "any takes :seed=N (split seed)"))
     p.add_argument("--seeds", type=int, default=3, help="number of seeds (0..N-1)")
     p.add_argument("--results", default=str(default_results_dir()),
                    help="results folder (reproduce: the reference grid in results/)" if grid else

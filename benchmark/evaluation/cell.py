@@ -53,7 +53,7 @@ def fit_cell(job: Job) -> tuple[dict, pd.DataFrame | None]:
     predictions or None; the driver writes them to the record's ``predictions`` path).
     Pure apart from reading caches."""
     from geobench.errors import NotApplicableError
-    from geobench.evaluation.splits import apply_split, parse_split
+    from geobench.evaluation.splits import apply_split, n_shared_coords, parse_split
     from geobench.heads import make_head, not_applicable_reason
     from geobench.heads.base import HEADS, parse_head_spec
     from geobench.registry import load_plugin
@@ -78,6 +78,8 @@ def fit_cell(job: Job) -> tuple[dict, pd.DataFrame | None]:
     if fit_on_val:  # the head selects on train alone: it fits on train + val (rows in task order)
         tr, va = np.union1d(tr, va).astype(np.int64), va[:0]
     record = new_record(job, points, tr.size, va.size, te.size)
+    if not spec.protocol:  # test points whose coordinates the head was fit on (duplicates across the parts)
+        record.provenance["n_test_coords_in_train"] = n_shared_coords(df, te, tr)
     reason = not_applicable_reason(head_name, spec.kind, n_classes)
     if reason:
         return record.not_applicable(reason).to_dict(), None

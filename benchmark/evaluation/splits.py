@@ -2,21 +2,30 @@
 
 Spec strings (``--split``):
 
-- ``random[:train=0.6:val=0.2]``: a seeded permutation; the rest is test.
+- ``random[:train=0.6:val=0.2][:duplicates=grouped]``: a seeded permutation; the rest is test.
+  By default (``duplicates=independent``) every row is drawn on its own, so rows that share
+  their (lon, lat) (e.g. California block groups at one census point) can fall in train and
+  test; a record counts them (``provenance.n_test_coords_in_train``). ``duplicates=grouped``
+  keeps every set of identical coordinates in one part: the rows are permuted as by default,
+  each coordinate group is placed where its first row falls, and the train/val/test cuts move
+  to the nearest group boundary, so the sizes are as close to the fractions as the groups
+  allow. Without duplicate coordinates it is exactly the default split.
 - ``spatial_block[:deg=10:train=0.6:val=0.2][:buffer=KM]``: points are grouped into ``deg`` x
   ``deg`` lon/lat blocks; whole blocks go to train, val or test. Without a buffer (the
   default) neighbours still leak across block edges: a training point just outside a test
   block can be metres from a test point. ``buffer=KM`` drops every training and validation
-  point within KM km (great-circle) of a test point.
+  point within KM km (great-circle) of a test point. Identical coordinates always share a block.
 - ``continent[:NAME][:fewshot=F][:val=0.2]``: the named continent (default Africa) is the
   test set. Zero-shot (default, F=0): none of its points is in train or val. Few-shot: a
   fraction F of its points (the paper uses 0.01) moves into train and out of test.
-  The other continents are split randomly into train and val.
+  The other continents are split randomly into train and val (row by row; the few-shot move
+  too, so duplicate coordinates can straddle the parts).
 
 Every kind takes ``seed=N`` (an integer): the split is drawn with that seed instead of the
 cell's seed, which then drives only the head (initialisation, validation carve, bootstrap),
 so split variance and probe variance can be told apart. Unset (the default) the cell's seed
-drives both; the canonical string leaves unset ``seed`` and ``buffer=0`` out.
+drives both; the canonical string leaves unset ``seed``, ``buffer=0`` and
+``duplicates=independent`` out, so the split names (and cell identities) of existing rows stay.
 
 A continent split of a task with no points on that continent, or with all of them there
 (e.g. ``continent:Africa`` of a US-only task), raises :class:`NotApplicableError`: the grid
@@ -34,6 +43,7 @@ from geobench.errors import InputError, NotApplicableError, UnknownNameError
 from geobench.registry import parse_spec, unknown_name_message
 
 SPLIT_KINDS = ("random", "spatial_block", "continent")
+DUPLICATES = ("independent", "grouped")  # random:duplicates=...; the first is the default
 CONTINENTS = ("Africa", "Antarctica", "Asia", "Europe", "North America", "Oceania", "South America")
 
 
@@ -76,7 +86,8 @@ def parse_split(text: str) -> SplitSpec:
     else:
         _, opts = parse_spec(text)
         params = {"deg": 10.0, "train": 0.6, "val": 0.2}
-    optional = ("seed", "buffer") if kind == "spatial_block" else ("seed",)  # left out of params when unset
+    optional = {"spatial_block": ("seed", "buffer"), "random": ("seed", "duplicates")}.get(kind, ("seed",))
+    # optional options are left out of params when unset (or set to their default)
     for k, v in opts.items():
         if k not in params and k not in optional:
             raise InputError(f"split {kind!r} has no option {k!r}; accepted: {', '.join([*params, *optional])}")
@@ -94,12 +105,19 @@ def parse_split(text: str) -> SplitSpec:
                 raise UnknownNameError(unknown_name_message("continent", v, CONTINENTS))
             params[k] = v
             continue
+        if k == "duplicates":
+            if v not in DUPLICATES:
+                raise UnknownNameError(unknown_name_message("duplicates mode", v, DUPLICATES))
+            params[k] = v
+            continue
         try:
             params[k] = float(v)
         except ValueError:
             raise InputError(f"split option {k}={v!r} must be a number") from None
     if params.get("buffer") == 0:
         del params["buffer"]  # the default: committed split names stay unchanged
+    if params.get("duplicates") == DUPLICATES[0]:
+        del params["duplicates"]  # likewise
     _check_fracs(kind, params)
     return SplitSpec(kind, params)
 
@@ -128,6 +146,8 @@ def apply_split(df: pd.DataFrame, spec: SplitSpec, seed: int) -> tuple[np.ndarra
     if spec.kind == "random":
         perm = rng.permutation(n)
         a, b = int(round(p["train"] * n)), int(round((p["train"] + p["val"]) * n))
+        if p.get("duplicates") == "grouped":
+            perm, a, b = _grouped(perm, coord_groups(df), a, b)
         parts = perm[:a], perm[a:b], perm[b:]
     elif spec.kind == "spatial_block":
         parts = _block_split(df, p, rng)
@@ -140,6 +160,37 @@ def apply_split(df: pd.DataFrame, spec: SplitSpec, seed: int) -> tuple[np.ndarra
             raise err(f"split {spec} leaves the {name} set empty for this task ({n} points); "
                              "choose other fractions or another split")
     return out  # type: ignore[return-value]
+
+
+def coord_groups(df: pd.DataFrame) -> np.ndarray:
+    """An int64 group id per row of ``df``: rows with identical (lon, lat) share it
+    (-0.0 and 0.0 are the same coordinate)."""
+    ll = df[["lon", "lat"]].to_numpy(dtype=np.float64) + 0.0
+    _, inv = np.unique(ll, axis=0, return_inverse=True)
+    return inv.reshape(-1).astype(np.int64)
+
+
+def n_shared_coords(df: pd.DataFrame, part: np.ndarray, other: np.ndarray) -> int:
+    """How many rows of ``part`` have a (lon, lat) that also occurs among the rows ``other``."""
+    g = coord_groups(df)
+    return int(np.isin(g[part], g[other]).sum())
+
+
+def _grouped(perm: np.ndarray, group: np.ndarray, a: int, b: int) -> tuple[np.ndarray, int, int]:
+    """``perm`` reordered so that each coordinate group is contiguous (groups in the order of
+    their first row in ``perm``, rows within a group in ``perm`` order), and the cuts ``a`` and
+    ``b`` moved to the nearest group boundary (a tie goes to the smaller part before it)."""
+    n = perm.size
+    g = group[perm]
+    first = np.full(int(group.max()) + 1, n, dtype=np.int64)
+    np.minimum.at(first, g, np.arange(n))
+    order = np.lexsort((np.arange(n), first[g]))  # by the group's first position, then by position
+    perm, g = perm[order], g[order]
+    bounds = np.concatenate([[0], np.flatnonzero(np.diff(g)) + 1, [n]])
+    a2 = int(bounds[np.argmin(np.abs(bounds - a))])
+    rest = bounds[bounds >= a2]
+    b2 = int(rest[np.argmin(np.abs(rest - b))])
+    return perm, a2, b2
 
 
 def _block_split(df: pd.DataFrame, p: dict, rng: np.random.Generator):

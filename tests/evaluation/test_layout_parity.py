@@ -36,6 +36,7 @@ VOLATILE = {"timestamp", "timings", "schema_version", "key", "identity", "settin
 ADDED = {"split_seed"}  # fields added since (issue 15); the metric `skill` is left out the same way
 ADDED_METRICS = {"skill", "n_unseen_classes", "accuracy_ceiling"}
 ADDED_HEAD_PARAMS = {"best_epoch_at_cap", "epochs"}  # MLP, issue 15
+ADDED_PROVENANCE = {"n_test_coords_in_train"}  # issue 15 (duplicate coordinates across the parts)
 
 
 def comparable(r: dict) -> dict:
@@ -44,7 +45,7 @@ def comparable(r: dict) -> dict:
     r["per_continent"] = {c: {k: v for k, v in m.items() if k not in ADDED_METRICS}
                           for c, m in (r.get("per_continent") or {}).items()}
     r["head_params"] = {k: v for k, v in (r.get("head_params") or {}).items() if k not in ADDED_HEAD_PARAMS}
-    prov = {k: v for k, v in r["provenance"].items() if k not in ("git_commit", "git_diff_sha256")}
+    prov = {k: v for k, v in r["provenance"].items() if k not in {"git_commit", "git_diff_sha256"} | ADDED_PROVENANCE}
     prov["data_checksums"] = {k: v for k, v in prov["data_checksums"].items() if not k.startswith("external")}
     # the distribution was renamed (geobench -> geobench-locenc); its version is compared under one key
     versions = dict(prov["versions"])

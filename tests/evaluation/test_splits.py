@@ -86,3 +86,81 @@ def test_continent_absent_from_task(pts):
     with pytest.raises(NotApplicableError) as e:
         apply_split(pts, parse_split("continent:Oceania"), 0)
     assert "continents present" in str(e.value)
+
+
+# --- random:duplicates=grouped ------------------------------------------------------------
+
+def test_duplicates_option_names_and_canonical_form():
+    assert str(parse_split("random")) == "random:train=0.6:val=0.2"  # committed rows keep their keys
+    assert parse_split("random:duplicates=independent") == parse_split("random")
+    g = parse_split("random:duplicates=grouped")
+    assert str(g) == "random:duplicates=grouped:train=0.6:val=0.2" and parse_split(str(g)) == g
+    with pytest.raises(UnknownNameError) as e:
+        parse_split("random:duplicates=together")
+    assert "grouped" in str(e.value)
+    with pytest.raises(InputError):
+        parse_split("spatial_block:duplicates=grouped")
+
+
+def test_grouped_is_the_default_split_without_duplicates(pts):
+    for seed in (0, 3):
+        a = apply_split(pts, parse_split("random"), seed)
+        b = apply_split(pts, parse_split("random:duplicates=grouped"), seed)
+        for x, y in zip(a, b):
+            np.testing.assert_array_equal(x, y)
+
+
+@pytest.fixture(scope="module")
+def housing():
+    """California housing: 20,640 block groups, 12,403 of them share their coordinates with
+    another (4,353 coordinates used more than once, up to 15 times)."""
+    from geobench.tasks.base import load_task
+
+    return load_task("california_housing").df
+
+
+def _coords(df, idx):
+    return set(map(tuple, df[["lon", "lat"]].to_numpy()[idx]))
+
+
+def test_housing_has_duplicates_that_the_default_split_spreads(housing):
+    from geobench.evaluation.splits import n_shared_coords
+
+    ll = housing[["lon", "lat"]].to_numpy()
+    assert len(housing) - len(np.unique(ll, axis=0)) > 5000
+    tr, va, te = apply_split(housing, parse_split("random"), 0)
+    shared = n_shared_coords(housing, te, tr)
+    # independent route: test rows whose coordinate is among the training coordinates
+    train_coords = _coords(housing, tr)
+    assert shared == sum(tuple(c) in train_coords for c in ll[te]) and shared > 1000
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_grouped_keeps_each_coordinate_in_one_part(housing, seed):
+    from geobench.evaluation.splits import n_shared_coords
+
+    spec = parse_split("random:duplicates=grouped")
+    tr, va, te = apply_split(housing, spec, seed)
+    n = len(housing)
+    assert np.unique(np.concatenate([tr, va, te])).size == n == tr.size + va.size + te.size
+    sets = [_coords(housing, i) for i in (tr, va, te)]
+    assert not (sets[0] & sets[1]) and not (sets[0] & sets[2]) and not (sets[1] & sets[2])
+    assert n_shared_coords(housing, te, np.union1d(tr, va)) == 0
+    for got, frac in zip((tr.size, va.size, te.size), (0.6, 0.2, 0.2)):
+        assert abs(got - frac * n) <= 15  # a cut moves at most half the largest group (15 rows)
+    again = apply_split(housing, spec, seed)
+    assert all(np.array_equal(x, y) for x, y in zip((tr, va, te), again))
+    other = apply_split(housing, spec, seed + 10)
+    assert not np.array_equal(te, other[2])
+
+
+def test_records_count_shared_coordinates(tmp_path, housing):
+    from geobench.evaluation.runner import run_grid
+
+    res = run_grid(["california_housing"], ["direct"], ["constant"], ["random", "random:duplicates=grouped"], 1,
+                   results_dir=tmp_path, tracking_uri="none", progress=False, n_boot=0)
+    by_split = {r["split"]: r for r in res.records}
+    default, grouped = by_split["random:train=0.6:val=0.2"], by_split["random:duplicates=grouped:train=0.6:val=0.2"]
+    assert default["provenance"]["n_test_coords_in_train"] > 1000
+    assert grouped["provenance"]["n_test_coords_in_train"] == 0
+    assert default["key"] != grouped["key"]
