@@ -1,4 +1,5 @@
-"""``linear``: the RANGE ridge probe, with one eigendecomposition shared by all alphas and targets."""
+"""``linear``: the RANGE ridge probe (k-fold selection in :mod:`geobench.heads.ridge_cv`; leave-one-out
+here, with one eigendecomposition shared by all alphas and targets)."""
 from __future__ import annotations
 
 from typing import Any, ClassVar
@@ -8,8 +9,7 @@ import numpy as np
 from geobench.errors import InputError
 
 from geobench.heads.base import Head, register_head
-
-RANGE_ALPHAS = (0.1, 1.0, 10.0)
+from geobench.heads.ridge_cv import RANGE_ALPHAS, _class_sums, _first_argmax, ridge_kfold
 
 
 def ridge_gcv(X: np.ndarray, y: np.ndarray | None = None, alphas: tuple[float, ...] = RANGE_ALPHAS, *,
@@ -133,149 +133,6 @@ def ridge_gcv(X: np.ndarray, y: np.ndarray | None = None, alphas: tuple[float, .
         coef = X.T @ cs[best]
     intercept = y_mean - x_mean @ coef
     return {"alpha": alphas[best], "coef": coef, "intercept": intercept, "cv_scores": scores.tolist()}
-
-
-def _ridge_path(X: np.ndarray, alphas: tuple[float, ...], *, y: np.ndarray | None = None,
-                labels: np.ndarray | None = None, n_labels: int | None = None,
-                chunk_rows: int | None = None) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Ridge fits (with intercept) for every alpha, sharing one eigendecomposition of the centred
-    ``X'X`` (n > d) or ``XX'`` (n <= d) by all alphas and targets: the model of sklearn's
-    ``Ridge(alpha)`` (``RidgeClassifier(alpha)`` for ``labels``: one-vs-all ``{-1, +1}`` targets,
-    binary = one column, +1 for label 1; ``labels`` are compact codes ``0..n_labels-1``).
-    ``X`` is not modified. Returns (coefs ``(d, k)``, intercepts ``(k,)``), one per alpha."""
-    n, d = X.shape
-    X = np.asarray(X, dtype=np.float64)
-    x_mean = X.mean(axis=0)
-    Xc = X - x_mean
-    if labels is not None:
-        labels = np.asarray(labels, dtype=np.int64)
-        L = int(n_labels)
-        counts = np.bincount(labels, minlength=L).astype(np.float64)
-        if chunk_rows is None:
-            chunk_rows = int(max(256, min(n, 2**22 // max(d, L, 1))))
-        xt1 = Xc.sum(axis=0)
-        if L == 2:
-            y_mean = np.array([(2.0 * counts[1] - n) / n])
-            xty = (2.0 * Xc[labels == 1].sum(axis=0) - xt1 - xt1 * y_mean[0])[:, None]
-        else:
-            y_mean = (2.0 * counts - n) / n
-            S = np.zeros((L, d))
-            _class_sums(S, labels, Xc, chunk_rows)
-            xty = 2.0 * S.T - np.outer(xt1, 1.0 + y_mean)
-    else:
-        Y = np.asarray(y, dtype=np.float64)
-        Y = Y[:, None] if Y.ndim == 1 else Y
-        y_mean = Y.mean(axis=0)
-        xty = Xc.T @ (Y - y_mean)
-    coefs = []
-    if n > d:
-        evals, V = np.linalg.eigh(Xc.T @ Xc)
-        B = V.T @ xty
-        for a in alphas:
-            coefs.append(V @ (B / (evals + a)[:, None]))
-    else:
-        evals, Q = np.linalg.eigh(Xc @ Xc.T)
-        if labels is not None:
-            if L == 2:
-                Yc = (np.where(labels == 1, 1.0, -1.0) - y_mean[0])[:, None]
-            else:
-                Yc = np.broadcast_to(-1.0 - y_mean, (n, L)).copy()
-                Yc[np.arange(n), labels] += 2.0
-        else:
-            Yc = Y - y_mean
-        QTY = Q.T @ Yc
-        XtQ = Xc.T @ Q
-        for a in alphas:
-            coefs.append(XtQ @ (QTY / (evals + a)[:, None]))
-    return coefs, [y_mean - x_mean @ c for c in coefs]
-
-
-def ridge_kfold(X: np.ndarray, y: np.ndarray | None = None, alphas: tuple[float, ...] = RANGE_ALPHAS, *,
-                cv: int = 3, labels: np.ndarray | None = None, n_labels: int | None = None) -> dict[str, Any]:
-    """Ridge with k-fold alpha selection, identical to sklearn's ``RidgeCV(alphas, cv=cv)``
-    (regression: ``y``) and ``RidgeClassifierCV(alphas, cv=cv)`` (classification: ``labels``).
-
-    As sklearn's ``GridSearchCV`` inside them: the folds of ``check_cv(cv, y, classifier=...)``
-    (unshuffled ``KFold`` for regression, unshuffled ``StratifiedKFold`` for classification),
-    the estimator's default score per fold (R^2 for Ridge, accuracy for RidgeClassifier whose
-    label set is the classes present in the fold's training part), the unweighted mean over
-    folds, the first best alpha on ties, then a refit on all rows with that alpha. Per fold,
-    one eigendecomposition is shared by all alphas and one-vs-all targets.
-
-    Returns ``dict(alpha, coef (d, k), intercept (k,), cv_scores (mean fold score per alpha))``.
-    """
-    from sklearn.model_selection import check_cv
-
-    alphas = tuple(float(a) for a in alphas)
-    clf = labels is not None
-    target = np.asarray(labels if clf else y)
-    import warnings
-
-    splitter = check_cv(cv, target, classifier=clf)
-    with warnings.catch_warnings():  # StratifiedKFold: "the least populated class has only 1 member", as usual
-        warnings.filterwarnings("ignore", "The least populated class", UserWarning)
-        folds = list(splitter.split(X, target))
-    fold_scores = []
-    for tr, te in folds:
-        if clf:
-            present = np.unique(target[tr])
-            if present.size < 2:  # a one-class fold predicts that class
-                fold_scores.append([float(np.mean(target[te] == present[0]))] * len(alphas))
-                continue
-            code = np.full(int(n_labels), -1, dtype=np.int64)
-            code[present] = np.arange(present.size)
-            coefs, icepts = _ridge_path(X[tr], alphas, labels=code[target[tr]], n_labels=present.size)
-        else:
-            coefs, icepts = _ridge_path(X[tr], alphas, y=target[tr])
-        Xte = np.asarray(X[te], dtype=np.float64)
-        row = []
-        for c, b in zip(coefs, icepts):
-            f = Xte @ c + b
-            if clf:
-                pred = present[(f[:, 0] > 0).astype(np.int64)] if f.shape[1] == 1 else present[f.argmax(axis=1)]
-                row.append(float(np.average(pred == target[te])))  # sklearn's accuracy_score
-            else:
-                row.append(_r2(target[te], f))
-        fold_scores.append(row)
-    # as GridSearchCV: an (alphas, folds) array averaged along its rows, so that exact ties (common
-    # for accuracy) come out as ties in the same floating-point summation order
-    scores = np.average(np.ascontiguousarray(np.asarray(fold_scores, dtype=np.float64).T), axis=1)
-    best = _first_argmax(scores)
-    if clf:
-        coefs, icepts = _ridge_path(X, (alphas[best],), labels=target, n_labels=n_labels)
-    else:
-        coefs, icepts = _ridge_path(X, (alphas[best],), y=target)
-    return {"alpha": alphas[best], "coef": coefs[0], "intercept": icepts[0], "cv_scores": scores.tolist()}
-
-
-def _r2(y_true: np.ndarray, pred: np.ndarray) -> float:
-    """sklearn's ``r2_score`` (uniform average over targets; a constant fold scores 1 if perfect, else 0)."""
-    Y = np.asarray(y_true, dtype=np.float64)
-    Y = Y[:, None] if Y.ndim == 1 else Y
-    ss_res = ((Y - pred) ** 2).sum(axis=0)
-    ss_tot = ((Y - Y.mean(axis=0)) ** 2).sum(axis=0)
-    r2 = np.where(ss_tot != 0, 1.0 - ss_res / np.where(ss_tot != 0, ss_tot, 1.0), np.where(ss_res == 0, 1.0, 0.0))
-    return float(np.mean(r2))
-
-
-def _class_sums(S: np.ndarray, labels: np.ndarray, X: np.ndarray, chunk: int) -> None:
-    """S[c] += sum of rows of X with label c (chunked sparse one-hot product)."""
-    from scipy import sparse
-
-    L = S.shape[0]
-    for s in range(0, X.shape[0], chunk):
-        lab = labels[s : s + chunk]
-        E = sparse.csr_matrix((np.ones(lab.size), (lab, np.arange(lab.size))), shape=(L, lab.size))
-        S += E @ X[s : s + chunk]
-
-
-def _first_argmax(scores: np.ndarray) -> int:
-    """Index of the first maximum (sklearn keeps an alpha only if strictly better)."""
-    best = 0
-    for j in range(1, len(scores)):
-        if scores[j] > scores[best]:
-            best = j
-    return best
 
 
 class _MinMax:
