@@ -1,5 +1,5 @@
 """The results page (``docs/results.md``): the narrative's caveats, computed findings, coverage,
-ours vs published, the figures and the leaderboard. Numbers come only from ``runs.jsonl``; the
+ours vs published, split vs probe variance (``results/variance/``), the figures and the leaderboard. Numbers come only from ``runs.jsonl``; the
 prose comes from ``narrative.md`` next to this module (no numbers in it)."""
 from __future__ import annotations
 
@@ -89,6 +89,7 @@ def write_results_md(results: Path, out: Path) -> Path:
     from geobench.reporting.comparison import comparison_markdown, comparison_table
     from geobench.reporting.findings import findings
     from geobench.reporting.leaderboard import markdown, summarize
+    from geobench.reporting.variance import variance_section
 
     prose = narrative_sections()
     records = read_records(results / "runs.jsonl")
@@ -107,6 +108,7 @@ def write_results_md(results: Path, out: Path) -> Path:
         lines += ["## Ours vs published", ""] + comparison_markdown(comp)
     lines += [prose.pop("Why our numbers differ from the published ones", "")]
     lines += list(prose.values())  # any further prose sections, in file order
+    lines += variance_section(results / "variance")
     lines += ["## Figures", ""] + figure_lines(results, out.parent)
     lines += ["", "## Leaderboard", "", markdown(table)]
     out.parent.mkdir(parents=True, exist_ok=True)
