@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 COLUMNS = ["task", "encoder", "head", "split", "metric", "n_split_seeds", "n_head_seeds", "mean", "v_split",
-           "v_head", "v_res", "s2_split", "s2_probe", "split_share"]
+           "v_head", "v_res", "s2_split", "s2_probe", "split_share", "block_ci_width"]
 
 
 def components(y: np.ndarray) -> dict[str, float]:
@@ -73,6 +73,7 @@ def variance_table(records: list[dict]) -> pd.DataFrame:
     Rows are grouped by identity too (an older head version is not mixed in; the newest group is kept)."""
     from geobench.evaluation.identity import digest
     from geobench.evaluation.records import latest_by_key
+    from geobench.reporting.leaderboard import ci_widths
 
     latest, _ = latest_by_key(records)
     groups: dict[tuple, dict[str, list[dict]]] = {}
@@ -96,7 +97,9 @@ def variance_table(records: list[dict]) -> pd.DataFrame:
         if len(split_seeds) < 2 or len(head_seeds) < 2:
             continue
         y = np.array([[cells[(s, h)] for h in head_seeds] for s in split_seeds], dtype=np.float64)
-        rows.append([*name[:3], name[3], metric, len(split_seeds), len(head_seeds), *components(y).values()])
+        used = [r for r in rs if r["split_seed"] in split_seeds and r["seed"] in head_seeds]
+        rows.append([*name[:3], name[3], metric, len(split_seeds), len(head_seeds), *components(y).values(),
+                     ci_widths(used)[1]])
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
@@ -109,11 +112,13 @@ def variance_markdown(table: pd.DataFrame, digits: int = 4) -> list[str]:
         out += [f"**{task}**, split `{split}`, {metric}: {n_i} split seeds x {n_j} head seeds per row "
                 "(standard deviations, the square roots of the variances).", "",
                 "| encoder | head | mean | sd of split-seed means | sd of head-seed means | residual sd "
-                "| σ split | σ probe | split share |", "|---|---|---|---|---|---|---|---|---|"]
+                "| σ split | σ probe | split share | median block-CI width |", "|---|---|---|---|---|---|---|---|---|---|"]
         for r in g.sort_values(["encoder", "head"]).itertuples():
             sd = [f"{np.sqrt(v):.{digits}f}" for v in (r.v_split, r.v_head, r.v_res, r.s2_split, r.s2_probe)]
             share = "–" if np.isnan(r.split_share) else f"{100 * r.split_share:.0f} %"
-            out.append(f"| {r.encoder} | {r.head} | {r.mean:.{digits - 1}f} | " + " | ".join(sd) + f" | {share} |")
+            width = "–" if np.isnan(r.block_ci_width) else f"{r.block_ci_width:.{digits}f}"
+            out.append(f"| {r.encoder} | {r.head} | {r.mean:.{digits - 1}f} | " + " | ".join(sd)
+                       + f" | {share} | {width} |")
         out.append("")
     return out
 
@@ -132,12 +137,15 @@ def variance_section(folder: Path) -> list[str]:
         return []
     commands = sorted({(r.get("provenance") or {}).get("command", "") for r in records} - {""})
     lines = ["## Split variance vs probe variance", "",
-             f"From `{Path(folder).name}/runs.jsonl` (split seed `random:seed=K` crossed with head seed "
+             f"From `{'/'.join(Path(folder).parts[-2:])}/runs.jsonl` (split seed `random:seed=K` crossed with head seed "
              "`--seeds`), produced by:", ""]
     lines += [f"    {c}" for c in commands] + [""]
     lines += ["For each encoder and head, with y_ij the score of split seed i and head seed j: the variance of "
               "the split-seed means (V_split), of the head-seed means (V_head) and the residual V_res "
               "(interaction); the components σ²_split = max(0, V_split − V_res/J) and σ²_probe = "
               "max(0, V_head − V_res/I) + V_res (`geobench.reporting.variance`). A deterministic head "
-              "(linear) has no probe variance.", ""]
+              "(linear) has no probe variance. The last column is the median width of the runs' 95 % "
+              "block-bootstrap intervals: it measures how the score would vary over other places (test "
+              "points drawn block by block from a spatially correlated field), which re-drawing the split "
+              "of the same points does not show, so it can be far wider than σ split and σ probe.", ""]
     return lines + variance_markdown(table)

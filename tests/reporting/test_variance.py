@@ -54,6 +54,7 @@ def _row(encoder, head, split_seed, seed, r2, split=RANDOM, task="air_temperatur
     return {"key": f"{task}|{encoder}|{head}|{split_s}|{seed}", "task": task, "encoder": encoder, "head": head,
             "split": split_s, "seed": seed, "split_seed": split_seed if split_seed is not None else seed,
             "status": "ok", "metrics": {"r2": r2}, "primary_metric": "r2", "identity": ident, "setting": "s",
+            "ci95": {"r2": [r2 - 0.02, r2 + 0.02]}, "ci_method": "block:deg=10",
             "schema_version": 3, "timestamp": 1.0, "provenance": {"command": "geobench run --split random:seed=0 ..."}}
 
 
@@ -75,6 +76,7 @@ def test_the_table_crosses_split_seeds_with_head_seeds_only():
     assert mlp.v_split == pytest.approx(np.var([0.0, -0.03, 0.02], ddof=1), rel=0.3) and mlp.split_share > 0.8
     assert 0 < mlp.s2_probe < 1e-4
     assert lin.v_head == lin.v_res == lin.s2_probe == 0.0 and lin.split_share == 1.0
+    assert mlp.block_ci_width == pytest.approx(0.04)  # beside the components: the runs' block-bootstrap width
 
 
 def test_the_results_page_section_comes_from_the_variance_folder(tmp_path):
@@ -86,7 +88,8 @@ def test_the_results_page_section_comes_from_the_variance_folder(tmp_path):
     lines = variance_section(tmp_path / "variance")
     assert lines[0] == "## Split variance vs probe variance"
     assert "    geobench run --split random:seed=0 ..." in lines
-    assert any(line.startswith("| wrap | mlp | 0.8") for line in lines)
+    assert any(line.startswith("| wrap | mlp | 0.8") and line.endswith("| 0.0400 |") for line in lines)
+    assert f"From `{tmp_path.name}/variance/runs.jsonl`" in lines[2]
     fix = Path(__file__).parents[1] / "fixtures" / "runs_small.jsonl"
     (tmp_path / "runs.jsonl").write_bytes(fix.read_bytes())
     page = write_results_md(tmp_path, tmp_path / "docs" / "results.md").read_text()
