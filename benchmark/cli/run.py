@@ -48,6 +48,10 @@ def add_run_args(p: argparse.ArgumentParser, *, grid: bool = False) -> None:
     p.add_argument("--plugin", action="append", default=[], help="import MODULE to register extra encoders/tasks")
     p.add_argument("--n-points", type=int, default=None, help="override n_points for sampled tasks")
     p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for the 95%% CI (0 = off)")
+    p.add_argument("--ci", default="block", help="how the 95%% CI resamples test points: block (whole lon/lat blocks "
+                   "of the task's block size: 10 degrees, 2 for median_income, 1 for california_housing; a "
+                   "spatial_block split's own deg), block:deg=D, or iid (one by one; too narrow under spatial "
+                   "correlation)")
 
 
 class _GridHelp(argparse.ArgumentDefaultsHelpFormatter):
@@ -89,7 +93,7 @@ def _runner_options(args) -> dict:
     return dict(results_dir=Path(args.results), force=args.force, executor=args.executor, n_jobs=args.jobs,
                 scheduler=args.scheduler, tune=args.tune, tracking_uri=args.tracking_uri,
                 task_options={"n_points": args.n_points} if args.n_points else None, n_boot=args.bootstrap,
-                command=command_line(), plugins=args.plugin)
+                command=command_line(), plugins=args.plugin, ci=args.ci)
 
 
 def note_ignored_n_points(args) -> None:
@@ -124,7 +128,8 @@ def _print_summary(records: list[dict]) -> None:
 
     t, _ = summarize(records)
     for _, r in t.iterrows():
-        val = "n/a" if r.status != "ok" else f"{r['mean']:.4f} ± {r['std']:.4f} (n={r.n_seeds})"
+        spread = f"{r['std']:.4f}" if r.n_seeds > 1 else "–"
+        val = "n/a" if r.status != "ok" else f"{r['mean']:.4f} ± {spread} (n={r.n_seeds})"
         print(f"  {r.task:<20} {r.encoder:<22} {r['head']:<9} {r.split:<28} {r.metric:<9} {val}")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,6 +54,7 @@ def fit_cell(job: Job) -> tuple[dict, pd.DataFrame | None]:
     predictions or None; the driver writes them to the record's ``predictions`` path).
     Pure apart from reading caches."""
     from geobench.errors import NotApplicableError
+    from geobench.evaluation.intervals import FEW_BLOCKS, MIN_BLOCKS, ci_blocks
     from geobench.evaluation.splits import apply_split, n_shared_coords, parse_split
     from geobench.heads import make_head, not_applicable_reason
     from geobench.heads.base import HEADS, parse_head_spec
@@ -105,14 +107,23 @@ def fit_cell(job: Job) -> tuple[dict, pd.DataFrame | None]:
         t_pred = time.perf_counter()
         out = head.predict(Xte) if spec.kind == "regression" else head.predict_scores(Xte)
         pred_s = time.perf_counter() - t_pred
+    ci_method = c.identity.get("ci", "iid") if job.n_boot else None
+    blocks = ci_blocks(ci_method, df["lon"].to_numpy()[te], df["lat"].to_numpy()[te])
     metrics, per_cont, ci, pred_col = score(spec.kind, spec.primary_metric, y, tr, te, out,
-                                            df["continent"].to_numpy()[te], n_classes, c.seed, job.n_boot)
+                                            df["continent"].to_numpy()[te], n_classes, c.seed, job.n_boot, blocks)
+    if blocks is not None:
+        record.ci_blocks = n_blocks = int(np.unique(blocks).size)
+        if n_blocks < MIN_BLOCKS:
+            warnings_.append(f"the test set lies in {n_blocks} block of the {ci_method} bootstrap: "
+                             "its interval is undefined, ci95 is null")
+        elif n_blocks < FEW_BLOCKS:
+            warnings_.append(f"the {ci_method} bootstrap resamples only {n_blocks} test blocks: a rough interval")
     head_params = dict(getattr(head, "chosen_params_", {}) or {})
     if fit_on_val:
         head_params["fit_on"] = "train+val"
     search_s = head_params.pop("search_seconds", None)  # a timing, not a parameter
     record.metrics, record.per_continent, record.head_params = {**metrics, **ceiling}, per_cont, head_params
-    record.ci95, record.warnings = {spec.primary_metric: ci}, warnings_
+    record.ci95, record.ci_method, record.warnings = {spec.primary_metric: ci}, ci_method, warnings_
     record.timings = {"embed_s": job.embed_seconds, "fit_s": round(fit_s, 4), "predict_s": round(pred_s, 4),
                       "search_s": search_s, "cell_s": round(time.perf_counter() - t0, 4)}
     record.predictions = c.predictions_file
@@ -171,10 +182,11 @@ def _fit_protocol(job: Job, points, X, record: RunRecord, head: str) -> RunRecor
 
 
 def score(kind: str, primary: str, y: np.ndarray, tr: np.ndarray, te: np.ndarray, out: np.ndarray,
-          cont_te: np.ndarray, n_classes: int | None, seed: int, n_boot: int
+          cont_te: np.ndarray, n_classes: int | None, seed: int, n_boot: int, blocks: np.ndarray | None = None
           ) -> tuple[dict, dict, list | None, np.ndarray]:
     """(metrics, per-continent metrics, bootstrap CI of ``primary`` or None, per-point prediction
-    column) of test predictions ``out`` (regression values, or (n, n_classes) scores)."""
+    column) of test predictions ``out`` (regression values, or (n, n_classes) scores). ``blocks``
+    (one label per test point) makes the CI a block bootstrap; None: i.i.d."""
     from geobench.evaluation import metrics as M
 
     yt = y[te]
@@ -197,5 +209,10 @@ def score(kind: str, primary: str, y: np.ndarray, tr: np.ndarray, te: np.ndarray
     for c in sorted(set(cont_te)):
         m = cont_te == c
         per_cont[c] = {**fn(yt[m], out[m]), "n": int(m.sum())}
-    ci = M.bootstrap_ci(yt, out, primary, n_boot=n_boot, seed=seed) if n_boot else None  # vectorised by name
-    return metrics, per_cont, (list(ci) if ci is not None else None), pred_col
+    ci = None
+    if n_boot:
+        with warnings.catch_warnings():  # too few blocks: the caller records why there is no interval
+            warnings.simplefilter("ignore", UserWarning)
+            ci = M.bootstrap_ci(yt, out, primary, n_boot=n_boot, seed=seed, blocks=blocks)  # vectorised by name
+        ci = None if ci[0] is None else list(ci)
+    return metrics, per_cont, ci, pred_col

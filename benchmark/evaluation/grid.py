@@ -10,7 +10,10 @@ import os
 GLOBAL_TASKS = ("air_temperature", "elevation", "population", "countries", "biome", "ecoregions")
 FEWSHOT_TASKS = ("countries", "ecoregions")  # the paper's few-shot (1 %) hold-out tasks
 AFRICA_FEWSHOT = "continent:Africa:fewshot=0.01"
-# The two US-only tasks span a few 10-degree blocks at most; use blocks that fit their extent.
+# The block size of each task, in degrees: of its spatial_block split in the grid and of the
+# block bootstrap behind every CI (geobench.evaluation.intervals). Global tasks use 10-degree
+# blocks; the two US-only tasks span a few of those at most, so theirs fit their extent.
+GLOBAL_BLOCK_DEG = 10
 REGIONAL_BLOCK_DEG = {"median_income": 2, "california_housing": 1}
 SPLIT_KINDS = ("random", "spatial_block", "continent")
 
@@ -21,6 +24,11 @@ def holdout_split(task: str) -> str | None:
     if task not in GLOBAL_TASKS:
         return None
     return AFRICA_FEWSHOT if task in FEWSHOT_TASKS else "continent:Africa"
+
+
+def block_deg(task: str) -> float:
+    """The task's block size in degrees (``REGIONAL_BLOCK_DEG``, else ``GLOBAL_BLOCK_DEG``)."""
+    return float(REGIONAL_BLOCK_DEG.get(task, GLOBAL_BLOCK_DEG))
 
 
 def reproduce_tasks() -> list[str]:
@@ -42,7 +50,7 @@ def grid_plan(tasks: list[str]) -> list[tuple[str, list[str]]]:
         if get_spec(t).needs_external:
             out.append((t, ["random"]))
             continue
-        splits = ["random", f"spatial_block:deg={REGIONAL_BLOCK_DEG.get(t, 10)}"]
+        splits = ["random", f"spatial_block:deg={block_deg(t):g}"]
         h = holdout_split(t)
         if h:
             splits.append(h)

@@ -1,6 +1,6 @@
 """A cell's identity is its content, computed before any fitting.
 
-The identity of one result cell is a JSON-able dict of five parts:
+The identity of one result cell is a JSON-able dict of six parts:
 
 - ``task``: name, version, options, and the sha256 of its points (lon, lat, y);
 - ``encoder``: the canonical spec, the sha256 of its weights (if any), and for a user encoder
@@ -8,6 +8,10 @@ The identity of one result cell is a JSON-able dict of five parts:
 - ``head``: name, every constructor option (defaults filled in), ``tune``, and the head
   class's ``version``;
 - ``split``: the canonical split string (defaults filled in);
+- ``ci``: how the confidence interval is made (``block:deg=10``, ``iid``; see
+  :mod:`.intervals`): another method gives another ``ci95`` for the same predictions, so a
+  cell whose CI method changed is a new cell (rows written before the part existed have none
+  and carry ``ci_method: iid``);
 - ``seed``.
 
 A cell's ``key`` is a readable prefix plus a digest of the whole identity; its ``setting`` is

@@ -14,6 +14,7 @@ A skill of 0 is the constant reference (the ``constant`` head), 1 a perfect pred
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any, Callable
 
 import numpy as np
@@ -189,8 +190,13 @@ _BOOT_NAMED = ("r2", "mse", "mse_z", "rmse", "mae", "accuracy", "macro_f1", "mio
 
 def bootstrap_ci(y_true: Any, y_pred_or_scores: Any, metric_fn: str | Callable[[np.ndarray, np.ndarray], float], *,
                  n_boot: int = 1000, seed: int, level: float = 0.95,
-                 train_std: float | None = None) -> tuple[float | None, float | None]:
+                 train_std: float | None = None, blocks: Any = None) -> tuple[float | None, float | None]:
     """Percentile bootstrap CI ``(lo, hi)`` of a metric over resampled test points.
+
+    Without ``blocks`` (the i.i.d. bootstrap) points are resampled one by one. With ``blocks``,
+    one label per point (e.g. :func:`geobench.evaluation.splits.block_codes`), whole blocks are
+    resampled (the spatial block bootstrap, :mod:`geobench.evaluation.intervals`); with fewer
+    than two blocks it is undefined and ``(None, None)`` is returned with a warning.
 
     ``metric_fn`` is a metric name -- ``r2``, ``mse``, ``mse_z`` (needs ``train_std``),
     ``rmse``, ``mae`` for regression predictions; ``accuracy``, ``top1``/``top3``/``top5``/
@@ -214,7 +220,15 @@ def bootstrap_ci(y_true: Any, y_pred_or_scores: Any, metric_fn: str | Callable[[
     rng = np.random.default_rng(seed)
     chunk = max(1, min(n_boot, 2_000_000 // n))
     stats = np.empty(n_boot)
-    if callable(metric_fn):
+    if blocks is not None:
+        from geobench.evaluation.intervals import MIN_BLOCKS, resample_stats
+
+        n_blocks = np.unique(np.asarray(blocks)).size
+        if n_blocks < MIN_BLOCKS:
+            warnings.warn(f"block bootstrap over {n_blocks} block(s) is undefined: no interval", stacklevel=2)
+            return None, None
+        stats = resample_stats(metric_fn, yt, pred, blocks, n_boot=n_boot, rng=rng, train_std=train_std)
+    elif callable(metric_fn):
         for b in range(n_boot):
             idx = rng.integers(0, n, n)
             v = metric_fn(yt[idx], pred[idx])

@@ -97,14 +97,17 @@ def options_for(task: str, task_options: dict | None) -> dict:
 
 
 def plan(tasks: list[str], encoders: list[Any], heads: list[str], splits: list[str], seeds: list[int],
-         *, task_options: dict | None = None, tune: bool = False) -> list[Cell]:
+         *, task_options: dict | None = None, tune: bool = False, ci: str = "block") -> list[Cell]:
     """Validate every name and return the cells in (task, encoder, head, split, seed) order.
 
     ``encoders`` holds registered spec strings or user encoder objects/callables; ``heads``
-    holds head specs (``linear``, ``mlp:max_epochs=50``). Names and options are checked
+    holds head specs (``linear``, ``mlp:max_epochs=50``); ``ci`` the CI method (``block``, the
+    task's block size; ``block:deg=D``; ``iid``; see :mod:`geobench.evaluation.intervals`),
+    resolved per task and split into the identity's ``ci``. Names and options are checked
     before any task is loaded.
     """
     from geobench.encoding import get_encoder, resolve_spec
+    from geobench.evaluation.intervals import ci_method, parse_ci
     from geobench.evaluation.splits import parse_split
     from geobench.heads.base import canonical_head_spec
     from geobench.tasks.base import TASKS, load_task
@@ -114,6 +117,7 @@ def plan(tasks: list[str], encoders: list[Any], heads: list[str], splits: list[s
     # canonical specs (defaults dropped or filled in), each once: equivalent spellings are one cell
     head_specs = _unique(canonical_head_spec(h) for h in heads)
     split_strs = _unique(str(parse_split(s)) for s in splits)
+    parse_ci(ci)
     # names and options checked before anything is built
     encoders = _unique(resolve_spec(e) if isinstance(e, str) else e for e in encoders)
     built = [get_encoder(e) for e in encoders]
@@ -126,9 +130,10 @@ def plan(tasks: list[str], encoders: list[Any], heads: list[str], splits: list[s
             enc_id = encoder_identity(enc)
             for h in head_specs:
                 for s in split_strs:
+                    ci_s = ci_method(ci, t, s)
                     for seed in seeds:
                         identity = {"task": task_id, "encoder": enc_id, "head": heads_id[h], "split": s,
-                                    "seed": int(seed)}
+                                    "ci": ci_s, "seed": int(seed)}
                         cells.append(Cell(t, enc.meta["spec"], h, s, int(seed), opts, tune, identity, enc))
     by_key: dict[str, Cell] = {}
     for c in cells:  # one cell per identity (two user encoders with the same name and code), first kept

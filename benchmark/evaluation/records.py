@@ -28,7 +28,7 @@ from filelock import FileLock, Timeout
 from geobench.errors import DataError
 
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 DEFAULT_RESULTS = "geobench-results"
 
 OK, NOT_APPLICABLE = "ok", "not_applicable"
@@ -38,7 +38,9 @@ OK, NOT_APPLICABLE = "ok", "not_applicable"
 class RunRecord:
     """One result row. Metrics are in the task's units (R² unitless, RMSE/MAE in the target's
     unit, accuracies as fractions); ``per_continent`` maps a continent to its metrics plus ``n``;
-    ``ci95`` maps the primary metric to a bootstrap ``[low, high]``; ``timings`` are seconds.
+    ``ci95`` maps the primary metric to a bootstrap ``[low, high]`` (None where undefined), made
+    by ``ci_method`` (``block:deg=D``, the spatial block bootstrap over ``ci_blocks`` occupied
+    test blocks, or ``iid``); ``timings`` are seconds.
     Optional fields that are None are left out of the JSON line."""
 
     key: str
@@ -70,6 +72,8 @@ class RunRecord:
     timings: dict | None = None
     predictions: str | None = None
     split_seed: int | None = None  # the split's seed (its ``seed=`` option, else ``seed``); ``seed`` drives the head
+    ci_method: str | None = None  # how ci95 was made: ``block:deg=D`` or ``iid`` (rows before schema 3)
+    ci_blocks: int | None = None  # occupied test blocks the block bootstrap resampled
 
     def not_applicable(self, reason: str) -> "RunRecord":
         """Mark the cell as not applicable (recorded as done, never retried)."""
@@ -102,13 +106,27 @@ def renamed_v1(spec: str) -> str:
 
 
 def upgrade(r: dict[str, Any]) -> dict[str, Any]:
-    """A record in the current layout. Version 1 (no ``schema_version``) had a key of the
-    names only; its identity is rebuilt from the stored fields, with the head's options
-    unknown (``params``/``tune``/``version`` None, as version 1 did not record them), so an
-    upgraded row never stands in for a cell run now. The checkpoints trained here get their
-    current names (:func:`renamed_v1`). ``upgraded_from`` and ``legacy_key`` say where it came from."""
-    if r.get("schema_version", 1) >= SCHEMA_VERSION:
+    """A record in the current layout; ``upgraded_from`` says which layout it was read from.
+
+    Version 1 (no ``schema_version``) had a key of the names only; its identity is rebuilt from
+    the stored fields, with the head's options unknown (``params``/``tune``/``version`` None, as
+    version 1 did not record them), so an upgraded row never stands in for a cell run now. The
+    checkpoints trained here get their current names (:func:`renamed_v1`); ``legacy_key`` keeps
+    its key. Versions 1 and 2 resampled test points i.i.d. for ``ci95``: a row with a CI gets
+    ``ci_method`` ``iid``. Its identity has no ``ci`` part, so it never stands in for a cell of
+    the block bootstrap (the default since version 3) either."""
+    version = r.get("schema_version", 1)
+    if version >= SCHEMA_VERSION:
         return r
+    if version < 2:
+        r = _upgrade_v1(r)
+    if any(v is not None for v in (r.get("ci95") or {}).values()):
+        r = {"ci_method": "iid", **r}
+    return {**r, "schema_version": SCHEMA_VERSION, "upgraded_from": version}
+
+
+def _upgrade_v1(r: dict[str, Any]) -> dict[str, Any]:
+    """A version-1 row in the layout of version 2 (identity, setting, key; see :func:`upgrade`)."""
     from geobench.evaluation.identity import cell_key, setting_of
 
     r = {**r, "encoder": renamed_v1(r["encoder"])}
@@ -120,8 +138,7 @@ def upgrade(r: dict[str, Any]) -> dict[str, Any]:
                 "head": {"name": r["head"], "params": None, "tune": None, "version": None},
                 "split": r["split"], "seed": r["seed"]}
     return {**r, "legacy_key": r["key"], "identity": identity, "setting": setting_of(identity),
-            "key": cell_key(identity, r["task"], r["encoder"], r["head"], r["split"], r["seed"]),
-            "schema_version": SCHEMA_VERSION, "upgraded_from": r.get("schema_version", 1)}
+            "key": cell_key(identity, r["task"], r["encoder"], r["head"], r["split"], r["seed"])}
 
 
 def append_records(path: Path, records: Iterable[dict[str, Any]]) -> None:

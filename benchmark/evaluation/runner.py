@@ -40,8 +40,10 @@ def run_grid(tasks: Iterable[str], encoders: Iterable[Any], heads: Iterable[str]
              n_jobs: int | None = None, scheduler: str | None = None, tune: bool = False,
              tracking_uri: str | None = None, task_options: dict | None = None,
              progress: bool = True, n_boot: int = 1000, command: str = "",
-             plugins: Iterable[str] = ()) -> GridResult:
-    """Run the grid; returns the records produced by this call (skipped cells are not re-run)."""
+             plugins: Iterable[str] = (), ci: str = "block") -> GridResult:
+    """Run the grid; returns the records produced by this call (skipped cells are not re-run).
+    ``ci``: the method of each cell's 95 % interval (``block``, the spatial block bootstrap with
+    the task's blocks, the default; ``block:deg=D``; ``iid``), part of the cell's identity."""
     from geobench.cache import cache_root, remove_stale_tmp
     from geobench.evaluation.executor import check_scheduler, default_cores, run_jobs, threads_per_worker
     from geobench.reporting.tracking import Tracker
@@ -54,7 +56,7 @@ def run_grid(tasks: Iterable[str], encoders: Iterable[Any], heads: Iterable[str]
         raise InputError("no seeds to run: --seeds must be at least 1 (seeds run 0..N-1)")
     cells = plan(expand(tasks, offline_tasks), expand(encoders, _all_encoders),
                  expand(heads, lambda: ["linear", "mlp", "lightgbm"]), list(splits), seeds,
-                 task_options=task_options, tune=tune)
+                 task_options=task_options, tune=tune, ci=ci)
     done = set() if force else rec.done_keys(runs_path)
     todo = [c for c in cells if c.key not in done]
     result = GridResult(skipped=len(cells) - len(todo), keys=[c.key for c in cells])

@@ -162,6 +162,14 @@ def apply_split(df: pd.DataFrame, spec: SplitSpec, seed: int) -> tuple[np.ndarra
     return out  # type: ignore[return-value]
 
 
+def block_codes(lon: Any, lat: Any, deg: float) -> np.ndarray:
+    """The ``deg`` x ``deg`` lon/lat block of each point as one int64 code: the blocks of the
+    ``spatial_block`` split, and of the block bootstrap (:mod:`geobench.evaluation.intervals`)."""
+    bx = np.floor((np.asarray(lon, dtype=np.float64) + 180.0) / deg).astype(np.int64)
+    by = np.floor((np.asarray(lat, dtype=np.float64) + 90.0) / deg).astype(np.int64)
+    return bx * 100_000 + by
+
+
 def coord_groups(df: pd.DataFrame) -> np.ndarray:
     """An int64 group id per row of ``df``: rows with identical (lon, lat) share it
     (-0.0 and 0.0 are the same coordinate)."""
@@ -194,10 +202,7 @@ def _grouped(perm: np.ndarray, group: np.ndarray, a: int, b: int) -> tuple[np.nd
 
 
 def _block_split(df: pd.DataFrame, p: dict, rng: np.random.Generator):
-    deg = p["deg"]
-    bx = np.floor((df["lon"].to_numpy() + 180.0) / deg).astype(np.int64)
-    by = np.floor((df["lat"].to_numpy() + 90.0) / deg).astype(np.int64)
-    block = bx * 100_000 + by
+    block = block_codes(df["lon"].to_numpy(), df["lat"].to_numpy(), p["deg"])
     ub, inv, counts = np.unique(block, return_inverse=True, return_counts=True)
     order = rng.permutation(ub.size)
     cum = np.cumsum(counts[order]) / len(df)

@@ -8,6 +8,13 @@ task, encoder), the newest is shown and the others are counted as superseded. Du
 for one key (re-runs with ``--force``) keep the newest; the count dropped is reported.
 Outputs: ``leaderboard.csv`` (long: one row per head, split, task, encoder) and
 ``leaderboard.md`` (one tasks x encoders table per head and split).
+
+Two intervals sit beside mean ± std in ``leaderboard.csv``. ``seed_ci_lo``/``seed_ci_hi``: the
+95 % t-interval of the mean over seeds, ``mean ± t(0.975, n-1) · std / sqrt(n)`` (n ≥ 2 seeds;
+empty for one seed, whose ``std`` is empty too). And the median width of the per-seed 95 %
+test-point intervals (``ci95``), by how they were made, never mixed: ``block_ci_width`` for the
+spatial block bootstrap (``ci_method`` ``block:deg=D``), ``iid_ci_width`` for the i.i.d.
+bootstrap of rows written before it (too narrow under spatial correlation).
 """
 from __future__ import annotations
 
@@ -19,8 +26,8 @@ import pandas as pd
 
 from geobench.evaluation.records import latest_by_key, read_records
 
-COLUMNS = ["head", "split", "task", "encoder", "metric", "mean", "std", "n_seeds", "status", "reason", "setting",
-           "superseded", "tuned_on_task"]
+COLUMNS = ["head", "split", "task", "encoder", "metric", "mean", "std", "n_seeds", "seed_ci_lo", "seed_ci_hi",
+           "ci_method", "block_ci_width", "iid_ci_width", "status", "reason", "setting", "superseded", "tuned_on_task"]
 
 
 def tuned_on(record: dict) -> list[str] | None:
@@ -66,6 +73,35 @@ def drop_unscored(records: list[dict]) -> list[dict]:
     return keep
 
 
+def seed_interval(vals: np.ndarray, level: float = 0.95) -> tuple[float, float, int, float, float]:
+    """(mean, std, n, lo, hi) over seeds: ``lo``/``hi`` the t-interval of the mean; std and
+    the interval are NaN for a single seed (its spread is unknown, not 0)."""
+    from scipy import stats
+
+    n, mean = int(vals.size), float(vals.mean())
+    if n < 2:
+        return mean, np.nan, n, np.nan, np.nan
+    std = float(vals.std(ddof=1))
+    half = float(stats.t.ppf(0.5 + level / 2, n - 1)) * std / np.sqrt(n)
+    return mean, std, n, mean - half, mean + half
+
+
+def ci_widths(rows: list[dict]) -> tuple[str, float, float]:
+    """(CI method(s), median block-bootstrap width, median i.i.d. width) of the rows' ``ci95``
+    of their primary metric; a width is NaN when no row has an interval of that kind."""
+    widths: dict[str, list[float]] = {"block": [], "iid": []}
+    methods = set()
+    for r in rows:
+        ci = (r.get("ci95") or {}).get(r.get("primary_metric", "r2"))
+        method = r.get("ci_method")
+        if not ci or ci[0] is None or ci[1] is None or not method:
+            continue
+        methods.add(method)
+        widths["iid" if method == "iid" else "block"].append(float(ci[1]) - float(ci[0]))
+    med = [float(np.median(w)) if w else np.nan for w in (widths["block"], widths["iid"])]
+    return "; ".join(sorted(methods)), med[0], med[1]
+
+
 def summarize(records: list[dict]) -> tuple[pd.DataFrame, int]:
     """Long table with COLUMNS (one row per display name, its newest setting), and the number
     of duplicate rows dropped. Rows without their metric are skipped (:func:`drop_unscored`)."""
@@ -78,11 +114,10 @@ def summarize(records: list[dict]) -> tuple[pd.DataFrame, int]:
         tail = [rs[0]["setting"], superseded[(head, split, task, enc)], task in (tuned_on(rs[0]) or ())]
         if ok:
             vals = np.array([r["metrics"][metric] for r in ok], dtype=float)
-            std = float(vals.std(ddof=1)) if vals.size > 1 else 0.0
-            rows.append([head, split, task, enc, metric, float(vals.mean()), std, int(vals.size), "ok", "", *tail])
+            rows.append([head, split, task, enc, metric, *seed_interval(vals), *ci_widths(ok), "ok", "", *tail])
         else:
-            rows.append([head, split, task, enc, metric, np.nan, np.nan, 0, rs[-1].get("status", "error"),
-                         rs[-1].get("reason", ""), *tail])
+            rows.append([head, split, task, enc, metric, np.nan, np.nan, 0, np.nan, np.nan, "", np.nan, np.nan,
+                         rs[-1].get("status", "error"), rs[-1].get("reason", ""), *tail])
     return pd.DataFrame(rows, columns=COLUMNS), dropped
 
 
@@ -116,7 +151,7 @@ def markdown(table: pd.DataFrame, digits: int = 3) -> str:
                 else:
                     m, s = row["mean"].iloc[0], row["std"].iloc[0]
                     n = int(row["n_seeds"].iloc[0])
-                    c = f"{m:.{digits}f} ± {s:.{digits}f}"
+                    c = f"{m:.{digits}f} ± " + (f"{s:.{digits}f}" if n > 1 else "–")
                     c = f"**{c}**" if np.isclose(m, best[t]) else c
                     marks = ("†" if row["superseded"].iloc[0] else "") + ("‡" if row["tuned_on_task"].iloc[0] else "")
                     cells.append(c + marks + (f" (n={n})" if n < n_max else ""))
@@ -124,18 +159,38 @@ def markdown(table: pd.DataFrame, digits: int = 3) -> str:
         reasons = sorted({(t, r) for t, r in zip(g.task, g.reason) if isinstance(r, str) and r})
         n_sup = int((g["superseded"] > 0).sum())
         n_tuned = int(g["tuned_on_task"].sum())
-        if reasons or n_sup or n_tuned:
+        ci_note = ci_line(g)
+        if reasons or n_sup or n_tuned or ci_note:
             out.append("")
             out += [f"- n/a on {t}: {r}" for t, r in reasons]
+        if ci_note:
+            out.append(ci_note)
         if n_sup:
             out.append(f"- † {n_sup} cell(s) show the newest of several settings (other task options, head "
-                       f"options or encoder weights under the same name); {int(g['superseded'].sum())} older "
+                       f"options, encoder weights or CI method under the same name); {int(g['superseded'].sum())} older "
                        "setting(s) stay in runs.jsonl and are not averaged in.")
         if n_tuned:
             out.append(f"- ‡ {n_tuned} cell(s): the encoder's hyper-parameters were selected with this task's "
                        "validation scores (its `tuned_on`), so the score is not fully held out.")
         out.append("")
     return "\n".join(out)
+
+
+def ci_line(g: pd.DataFrame) -> str:
+    """The line under a table that says how its cells' test-point CIs were made ('' if none has one)."""
+    methods = g.loc[g.status == "ok", "ci_method"].fillna("")
+    block = sorted({m for m in methods if m and m != "iid"})
+    n_iid = int((methods == "iid").sum())
+    parts = []
+    if block:
+        parts.append(f"spatial block bootstrap ({', '.join(f'`{m}`' for m in block)}) in "
+                     f"{int(methods.isin(block).sum())} cell(s)")
+    if n_iid:
+        parts.append(f"i.i.d. bootstrap in {n_iid} cell(s) (rows before schema 3; too narrow under spatial "
+                     "correlation)")
+    if not parts:
+        return ""
+    return "- test-point 95 % CIs (widths in leaderboard.csv): " + "; ".join(parts) + "."
 
 
 def write_leaderboard(results_dir: str | Path, runs: str | Path | None = None) -> tuple[Path, Path, int]:
@@ -147,6 +202,8 @@ def write_leaderboard(results_dir: str | Path, runs: str | Path | None = None) -
     table, dropped = summarize(records)
     csv, md = results_dir / "leaderboard.csv", results_dir / "leaderboard.md"
     atomic_write_bytes(csv, table.to_csv(index=False, float_format="%.6f").encode())
-    header = "# geobench leaderboard\n\nMean ± std over seeds of the primary metric. Generated by `geobench leaderboard` from `runs.jsonl`.\n\n"
+    header = ("# geobench leaderboard\n\nMean ± std over seeds of the primary metric (– for one seed). Generated by "
+              "`geobench leaderboard` from `runs.jsonl`; `leaderboard.csv` also has the 95 % t-interval of the mean "
+              "over seeds and the median width of the per-seed test-point CIs, by method.\n\n")
     atomic_write_bytes(md, (header + markdown(table)).encode())
     return csv, md, dropped

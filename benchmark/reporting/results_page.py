@@ -1,6 +1,7 @@
 """The results page (``docs/results.md``): the narrative's caveats, computed findings, coverage,
-test-set sizes per seed, ours vs published, how our tasks differ from the paper's, the figures
-and the leaderboard. Numbers come only from ``runs.jsonl``, except the measured task
+test-set sizes per seed, ours vs published, how our tasks differ from the paper's, split vs probe
+variance (``results/variance/``), protocol checks, the figures and the leaderboard. Numbers come only
+from the records (``runs.jsonl``, ``variance/`` and ``alpha_sensitivity/``), except the measured task
 differences, computed by code from the tasks' points; the prose comes from ``narrative.md``
 next to this module (no numbers in it)."""
 from __future__ import annotations
@@ -88,7 +89,9 @@ def figure_lines(results: Path, page_dir: Path) -> list[str]:
 def write_results_md(results: Path, out: Path) -> Path:
     """docs/results.md: caveats, computed findings, hold-out errors in physical units, coverage,
     spatial-block test sizes per seed, ours vs published (and why they differ), how our tasks
-    differ from the paper's, protocol checks (alpha grid, MLP cap), figures, the leaderboard. Numbers come from ``runs.jsonl`` and, for the task differences, the tasks' points."""
+    differ from the paper's, split vs probe variance, protocol checks (alpha grid, MLP cap),
+    figures, the leaderboard. Numbers come from the records and, for the task differences, the
+    tasks' points."""
     from geobench.evaluation.records import read_records
     from geobench.reporting.comparison import comparison_markdown, comparison_table
     from geobench.reporting.differences import differences_lines
@@ -96,6 +99,7 @@ def write_results_md(results: Path, out: Path) -> Path:
     from geobench.reporting.leaderboard import markdown, summarize
     from geobench.reporting.protocol_notes import alpha_edge_lines, holdout_error_lines, mlp_cap_lines
     from geobench.reporting.splits_report import sizes_by_seed_lines
+    from geobench.reporting.variance import variance_section
 
     prose = narrative_sections()
     records = read_records(results / "runs.jsonl")
@@ -117,6 +121,7 @@ def write_results_md(results: Path, out: Path) -> Path:
     lines += [prose.pop("Why our numbers differ from the published ones", "")]
     lines += differences_lines(records)
     lines += list(prose.values())  # any further prose sections, in file order
+    lines += variance_section(results / "variance")
     sens = results / SENSITIVITY / "runs.jsonl"
     checks = alpha_edge_lines(records, read_records(sens) if sens.is_file() else []) + mlp_cap_lines(records)
     if checks:

@@ -59,7 +59,7 @@ def _grid(tmp_path, **kw):
     base = dict(tasks=[TASK], encoders=["wrap"], heads=["linear"], splits=["random"], seeds=[0])
     base.update({k: v for k, v in kw.items() if k in base})
     return run_grid(base["tasks"], base["encoders"], base["heads"], base["splits"], base["seeds"],
-                    results_dir=tmp_path, **KW, **{k: v for k, v in kw.items() if k not in base})
+                    results_dir=tmp_path, **{**KW, **{k: v for k, v in kw.items() if k not in base}})
 
 
 def _changes_cell(tmp_path, first: dict, second: dict) -> tuple[dict, dict]:
@@ -173,3 +173,23 @@ def test_leaderboard_never_averages_across_identities(tmp_path):
     _, md, _ = write_leaderboard(tmp_path)
     text = md.read_text()
     assert "†" in text and "1 older setting(s) stay in runs.jsonl and are not averaged in" in text
+
+
+def test_ci_method_is_part_of_the_identity_and_the_record_says_which_made_the_ci(tmp_path):
+    """The default CI is the block bootstrap over the task's blocks; the i.i.d. one is another cell
+    with the same predictions and a narrower interval; an old row never stands in for either."""
+    a, b = _changes_cell(tmp_path, dict(n_boot=300), dict(n_boot=300, ci="iid"))
+    assert (a["identity"]["ci"], a["ci_method"], b["identity"]["ci"], b["ci_method"]) == \
+        ("block:deg=10", "block:deg=10", "iid", "iid")
+    assert a["metrics"] == b["metrics"] and a["setting"] != b["setting"]
+    assert a["ci_blocks"] > 100 and "ci_blocks" not in b  # air temperature's test points span >100 blocks
+    (lo_a, hi_a), (lo_b, hi_b) = a["ci95"]["r2"], b["ci95"]["r2"]
+    assert lo_a < a["metrics"]["r2"] < hi_a and hi_a - lo_a > 1.3 * (hi_b - lo_b)
+
+
+def test_a_test_set_inside_one_block_records_no_interval(tmp_path):
+    """California housing split into 10-degree blocks: the whole test set is one block, where a
+    block bootstrap is undefined: ci95 is null with a warning, not a fake interval."""
+    r, = _grid(tmp_path, tasks=["california_housing"], splits=["spatial_block:deg=10"], n_boot=200).records
+    assert r["ci_method"] == "block:deg=10" and r["ci_blocks"] == 1 and r["ci95"] == {"r2": None}
+    assert any("interval is undefined" in w for w in r["warnings"])

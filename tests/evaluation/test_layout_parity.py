@@ -19,6 +19,9 @@ whose task protocol does not use ``LinearHead``) must still be equal, and each s
 ``n_val`` is 0, ``head_params`` (k-fold scores, ``alpha_at_edge``, ``fit_on``), and what
 depends on the fitted model (metrics, per-continent metrics, CI, and the "class unseen in
 train" warnings); everything else (task, sizes of test, provenance...) stays equal.
+
+Since schema 3 the default CI is the spatial block bootstrap; the grid here runs with
+``ci="iid"``, the fixture's method, so its intervals must still be equal draw for draw.
 """
 from __future__ import annotations
 
@@ -27,7 +30,7 @@ from pathlib import Path
 
 
 from geobench import DISTRIBUTION
-from geobench.evaluation.records import read_records
+from geobench.evaluation.records import SCHEMA_VERSION, read_records
 from geobench.evaluation.runner import run_grid
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -57,7 +60,7 @@ def comparable(r: dict) -> dict:
 
 def test_fixed_grid_equals_the_pre_layout_records(tmp_path, monkeypatch):
     monkeypatch.setenv("GEOBENCH_INAT_DIR", str(FIXTURES / "inat2018"))
-    kw = dict(results_dir=tmp_path, tracking_uri="none", progress=False, n_boot=200)
+    kw = dict(results_dir=tmp_path, tracking_uri="none", progress=False, n_boot=200, ci="iid")
     run_grid(["air_temperature", "countries"], ["direct", "wrap", "sh"], ["linear", "lightgbm"],
              ["random", "spatial_block", "continent:Africa"], [0], task_options={"n_points": 2000}, **kw)
     run_grid(["air_temperature"], ["wrap"], ["mlp"], ["random"], [0], **kw)
@@ -80,5 +83,6 @@ def test_fixed_grid_equals_the_pre_layout_records(tmp_path, monkeypatch):
         assert a["head_params"]["fit_on"] == "train+val" and a["head_params"]["cv"] in (3, 10), key
         assert a["metrics"].keys() == b["metrics"].keys(), key
     assert n_linear == 18
-    assert all(r["schema_version"] == 2 and "upgraded_from" not in r for r in read_records(tmp_path / "runs.jsonl"))
+    assert all(r["schema_version"] == SCHEMA_VERSION and "upgraded_from" not in r and r["identity"]["ci"] == "iid"
+               for r in read_records(tmp_path / "runs.jsonl"))
     assert all(r["upgraded_from"] == 1 for r in read_records(FIXTURES / "grid_before_layout.jsonl"))

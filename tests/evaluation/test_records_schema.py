@@ -38,3 +38,19 @@ def test_version_1_rows_are_upgraded_and_never_match_a_current_cell():
     assert r["identity"]["task"]["points_sha256"] == r["provenance"]["points_sha256"]
     assert upgrade(r) is r  # current rows pass through
     assert len({x["key"] for x in old}) == len({x["setting"] for x in old}) == 39  # one seed per setting
+
+
+def test_rows_before_schema_3_carry_the_iid_ci_method_and_keep_their_key():
+    """Layouts 1 and 2 made ci95 with the i.i.d. bootstrap; their key and identity stay as written
+    (no ``ci`` part), so they never stand in for a block-bootstrap cell."""
+    old = read_records(FIX / "grid_before_layout.jsonl")
+    with_ci = [r for r in old if any(v is not None for v in (r.get("ci95") or {}).values())]
+    assert with_ci and all(r["ci_method"] == "iid" for r in with_ci)
+    assert all("ci_method" not in r for r in old if not r.get("ci95"))
+    assert all("ci" not in r["identity"] for r in old)
+    v2 = {"key": "t|e|linear|random|0#abc", "task": "t", "encoder": "e", "head": "linear", "split": "random",
+          "seed": 0, "schema_version": 2, "identity": {"seed": 0}, "setting": "s", "ci95": {"r2": [0.1, 0.2]}}
+    up = upgrade(v2)
+    assert (up["schema_version"], up["upgraded_from"], up["ci_method"], up["key"], up["identity"]) == \
+        (SCHEMA_VERSION, 2, "iid", v2["key"], {"seed": 0})
+    assert "ci_method" not in upgrade({**v2, "ci95": {"r2": None}})

@@ -179,3 +179,51 @@ def test_cells_of_encoders_tuned_on_the_task_are_flagged():
                      ("air_temperature", "wrap"): False}
     md = markdown(t)
     assert "**0.900 ± 0.000**‡" in md and "1 cell(s): the encoder's hyper-parameters were selected" in md
+
+
+def _block_row(rec: dict, ci: list, ts: float) -> dict:
+    """``rec`` as a current-layout row of the block bootstrap (its identity has the ``ci`` part)."""
+    from geobench.evaluation.identity import cell_key, setting_of
+    from geobench.evaluation.records import SCHEMA_VERSION
+
+    ident = {**rec["identity"], "ci": "block:deg=10"}
+    key = cell_key(ident, rec["task"], rec["encoder"], rec["head"], rec["split"], rec["seed"])
+    return {**{k: v for k, v in rec.items() if k not in ("legacy_key", "upgraded_from")}, "identity": ident,
+            "key": key, "setting": setting_of(ident), "schema_version": SCHEMA_VERSION, "ci_method": "block:deg=10",
+            "ci_blocks": 160, "ci95": {"r2": ci}, "timestamp": ts}
+
+
+def test_seed_interval_and_test_point_ci_widths_are_separate_by_method():
+    """Linear: three old rows (i.i.d. CIs) re-run with the block bootstrap; MLP: old rows only;
+    LightGBM: one seed. The board shows the newest linear setting (†) with its block widths only,
+    MLP's i.i.d. widths in their own column, and no spread for a single seed."""
+    from scipy import stats
+
+    from geobench.reporting.comparison import RANDOM_SPLIT as RANDOM
+    from geobench.reporting.leaderboard import markdown, summarize
+
+    r2 = [0.841, 0.852, 0.846]
+    old = [_rec("wrap", "linear", RANDOM, s, {"r2": v}, primary_metric="r2", ci95={"r2": [v - 0.028, v + 0.026]},
+                timestamp=1.0 + s) for s, v in enumerate(r2)]
+    new = [_block_row(r, [r["metrics"]["r2"] - w / 2, r["metrics"]["r2"] + w / 2], 10.0 + i)
+           for i, (r, w) in enumerate(zip(old, (0.071, 0.083, 0.077)))]
+    mlp = [_rec("wrap", "mlp", RANDOM, s, {"r2": v}, primary_metric="r2", ci95={"r2": [v - 0.02, v + 0.02]})
+           for s, v in enumerate((0.90, 0.91))]
+    lgbm = [_rec("wrap", "lightgbm", RANDOM, 0, {"r2": 0.88}, primary_metric="r2", ci95={"r2": [0.86, 0.90]})]
+    t, _ = summarize(old + new + mlp + lgbm)
+    t = t.set_index("head")
+    lin = t.loc["linear"]
+    assert (lin.n_seeds, lin.superseded, lin.ci_method) == (3, 1, "block:deg=10")
+    half = stats.t.ppf(0.975, 2) * np.std(r2, ddof=1) / np.sqrt(3)  # t(0.975, 2) = 4.303
+    assert (lin.seed_ci_lo, lin.seed_ci_hi) == pytest.approx((np.mean(r2) - half, np.mean(r2) + half))
+    assert lin.block_ci_width == pytest.approx(0.077) and np.isnan(lin.iid_ci_width)
+    m = t.loc["mlp"]
+    assert m.ci_method == "iid" and m.iid_ci_width == pytest.approx(0.04) and np.isnan(m.block_ci_width)
+    assert (m.seed_ci_lo, m.seed_ci_hi) == pytest.approx((0.905 - 12.706 * 0.005, 0.905 + 12.706 * 0.005), abs=1e-4)
+    one = t.loc["lightgbm"]
+    assert one.n_seeds == 1 and np.isnan(one["std"]) and np.isnan(one.seed_ci_lo) and np.isnan(one.seed_ci_hi)
+    md = markdown(t.reset_index())
+    assert "| wrap | **0.880 ± –** |" in md and "0.000" not in md
+    assert "spatial block bootstrap (`block:deg=10`) in 1 cell(s)" in md
+    assert "i.i.d. bootstrap in 1 cell(s) (rows before schema 3" in md
+    assert "encoder weights or CI method under the same name" in md
