@@ -42,7 +42,7 @@ TIE = 0.003
 # options that do not change the trained weights, or that the re-runs add (not part of a variant)
 RUN_ONLY = {"epochs", "resume", "tracking_uri", "out", "command", "probe", "probe_every", "probe_initial",
             "export_name", "variant_name", "threads", "probe_set", "probe_tasks", "report_probe_set"}
-ABBR = {"air_temperature": "air", "elevation": "elev", "population": "pop"}
+OLD_TASKS = ["air_temperature", "elevation", "population"]
 
 
 def family(rec: dict) -> str:
@@ -165,7 +165,7 @@ def render(runs_dir: Path, doc: str) -> str:
             lines.append(
                 f"| {n} | `{options(rec)}` | {f'{hb[0]}, {hb[1]:.4f}' if hb else '–'}"
                 f"{' ✓' if hb and n == sv and hb[0] == ship['epochs'] else ''} | "
-                f"{oe}, **{om:.4f}**{mark(oe, old_choice)} ({fmt_tasks(oh, 'report_probe_', ['air_temperature', 'elevation', 'population'])}) | "
+                f"{oe}, **{om:.4f}**{mark(oe, old_choice)} ({fmt_tasks(oh, 'report_probe_', OLD_TASKS)}) | "
                 f"{ne}, **{nm:.4f}**{mark(ne, new_choice)} ({fmt_tasks(nh, 'probe_', ['elevation', 'population'])}) | "
                 f"{nf:.4f} | {by_epoch} |")
         lines.append("")

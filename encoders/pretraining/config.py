@@ -5,9 +5,10 @@ optimisation, run); :class:`SatCLIPConfig` adds the SH + SIREN location tower an
 :class:`CSPConfig` the Space2Vec-grid + FFN tower and CSP's loss terms. Defaults are the
 L = 10 configuration shipped before the re-selection on the selection set (kept, so recorded
 commands keep their meaning; the shipped commands spell their options out), except the probe
-set, which defaults to the selection set (:mod:`.selection`). Field names are the option names of the ``config`` in the JSON
-records and the resume state (``last.ckpt``); records written when one config carried both
-models' options are read with :func:`config_from_dict` (the other model's keys are ignored).
+set, which defaults to the selection set (:mod:`.selection`). Field names are the option
+names of the ``config`` in the JSON records and the resume state (``last.ckpt``); records
+written when one config carried both models' options are read with :func:`config_from_dict`
+(the other model's keys are ignored).
 Angles are degrees (``csp_min_radius``, ``csp_max_radius``).
 """
 from __future__ import annotations

@@ -244,7 +244,8 @@ def test_tiny_run_records_its_probe_set_as_tuned_on(tmp_path, pairs, monkeypatch
     rec = pretrain(tiny(tmp_path / "sel", epochs=1, probe=True), pairs=pairs, verbose=False)
     t = rec["tuned_on"]
     assert t["probe_set"] == "selection" and t["tasks"] == ["elevation", "population"]
-    assert t["builder_options"] == {"n_points": 400, "seed": 2} and t["disjoint_from_benchmark"]["coinciding_points"] == 0
+    assert t["builder_options"] == {"n_points": 400, "seed": 2}
+    assert t["disjoint_from_benchmark"]["coinciding_points"] == 0
     assert t["coinciding_with_training_locations"] == 0
     saved = json.loads((tmp_path / "sel" / "satclip_L10.json").read_text())
     assert saved["tuned_on"] == t and saved["config"]["probe_set"] == "selection"
