@@ -7,7 +7,8 @@ Registers ``csp`` (kind ``trained-in-repo``). The shipped checkpoint
 shipped SatCLIP L=10 configuration. The location tower differs (Space2Vec-grid, 32 scales
 from 0.1 to 360 degrees, FFN with one hidden layer of 512, GELU, dropout 0.5, as in CSP's
 fMoW script), and so does the loss (CSP-MC-BLD ``contsoftmax``). Its learning rate and
-epochs were chosen by the same validation probes. See ``docs/pretraining.md``.
+epochs were chosen by the same validation probes (the probe set is ``tuned_on`` in
+``csp.json``). See ``docs/pretraining.md``.
 
 Checkpoint format: the Lightning-style dict of SatCLIP checkpoints with the tower under
 ``model.location.`` (``layers.{i}.linear.weight/bias``, optional ``layers.{i}.layernorm.*``)
@@ -27,7 +28,7 @@ from geobench.cache import sha256_file
 from geobench.encoding import ArrayEncoder, register_encoder
 from geobench.errors import CheckpointError, InputError
 
-from .satclip.register import BLUE_MARBLE, PROBE_TASKS
+from .satclip.register import BLUE_MARBLE, shipped_tuned_on_tasks, tuned_on_meta
 from .torchutil import load_torch_file, torch_threads
 
 CSP_CITATION = ("Mai, G., Lao, N., He, Y., Song, J., Ermon, S. (2023). CSP: Self-Supervised Contrastive Spatial "
@@ -113,12 +114,13 @@ def csp_encoder(*, ckpt: str = "", dtype: str = "float64", batch_size: int = 655
 
 
 @register_encoder("csp-bm", kind="trained-in-repo", citation=CSP_CITATION, license="MIT",
-                  trained_on=(BLUE_MARBLE,), tuned_on=PROBE_TASKS,
+                  trained_on=(BLUE_MARBLE,), tuned_on=shipped_tuned_on_tasks(CHECKPOINT),
                   description="CSP, weights trained here on the same Blue Marble pairs as satclip-bm: not a "
                               "released CSP model")
 def csp_bm_encoder(*, dtype: str = "float64", batch_size: int = 65536) -> ArrayEncoder:
-    """CSP with the shipped checkpoint (``encoders/checkpoints/csp.ckpt``), trained here on Blue Marble."""
-    return _csp_from(CHECKPOINT, dtype, batch_size, {})
+    """CSP with the shipped checkpoint (``encoders/checkpoints/csp.ckpt``), trained here on Blue Marble;
+    ``meta`` carries ``tuned_on`` / ``tuned_on_set`` from its JSON record."""
+    return _csp_from(CHECKPOINT, dtype, batch_size, tuned_on_meta(CHECKPOINT))
 
 
 def _csp_from(path: Path, dtype: str, batch_size: int, meta: dict) -> ArrayEncoder:

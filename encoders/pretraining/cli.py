@@ -14,6 +14,7 @@ import sys
 from geobench.errors import GeobenchError
 
 from .config import MODELS, TEACHERS, PretrainConfig, make_config
+from .selection import PROBE_SETS
 
 DESCRIPTION = """\
 Pretrain a location encoder contrastively on (location, image) pairs.
@@ -25,8 +26,11 @@ RCF features or a user-supplied ResNet-18 backbone (--vision-weights).
 
 Writes OUT/last.ckpt every epoch (resume with --resume), and at the end OUT/<name>.ckpt
 (official SatCLIP checkpoint format; use it with --encoder satclip:L=<L>:ckpt=OUT/<name>.ckpt
-or csp:ckpt=...) and OUT/<name>.json (command, seed, wall time, losses, validation probes).
-Probes: the linear head on the VALIDATION split of the downstream tasks after each epoch.
+or csp:ckpt=...) and OUT/<name>.json (command, seed, wall time, losses, validation probes,
+the probe set as tuned_on).
+Probes: after each epoch the linear head is scored on the VALIDATION part of the probe set:
+by default elevation and population at points drawn off the benchmark (builder seed 2, 20,000
+each, checked disjoint from every benchmark point), never on benchmark points (--probe-set).
 """
 
 
@@ -95,6 +99,13 @@ def build_parser(model: str) -> argparse.ArgumentParser:
     g.add_argument("--out", default="", help="output folder (default results/pretrain/<variant>)")
     g.add_argument("--resume", action="store_true", help="continue from OUT/last.ckpt")
     g.add_argument("--no-probe", dest="probe", action="store_false", help="skip the validation probes")
+    g.add_argument("--probe-set", default=d.probe_set, choices=PROBE_SETS,
+                   help="points the probes are scored on: selection (default; elevation and population drawn "
+                        "with builder seed 2, checked disjoint from every benchmark point) or benchmark-val "
+                        "(SUPERSEDED: the benchmark's own validation points of air temperature, elevation and "
+                        "population; only to reproduce runs made before the selection set)")
+    g.add_argument("--report-probe-set", default="", choices=("",) + PROBE_SETS,
+                   help="also log probes on this set as report_probe_* (for comparisons; never used to choose)")
     g.add_argument("--probe-every", type=int, default=d.probe_every)
     g.add_argument("--probe-initial", action="store_true", help="also probe the untrained network (epoch 0)")
     g.add_argument("--tracking-uri", default="", help="MLflow URI (default sqlite under results/; 'none' = off)")

@@ -3,9 +3,12 @@
 :class:`PretrainConfig` holds what SatCLIP and CSP share (pairs, image side, objective,
 optimisation, run); :class:`SatCLIPConfig` adds the SH + SIREN location tower and
 :class:`CSPConfig` the Space2Vec-grid + FFN tower and CSP's loss terms. Defaults are the
-shipped configurations. Field names are the option names of the ``config`` in the JSON
-records and the resume state (``last.ckpt``); records written when one config carried both
-models' options are read with :func:`config_from_dict` (the other model's keys are ignored).
+L = 10 configuration shipped before the re-selection on the selection set (kept, so recorded
+commands keep their meaning; the shipped commands spell their options out), except the probe
+set, which defaults to the selection set (:mod:`.selection`). Field names are the option
+names of the ``config`` in the JSON records and the resume state (``last.ckpt``); records
+written when one config carried both models' options are read with :func:`config_from_dict`
+(the other model's keys are ignored).
 Angles are degrees (``csp_min_radius``, ``csp_max_radius``).
 """
 from __future__ import annotations
@@ -16,11 +19,15 @@ from typing import Any, ClassVar
 
 from geobench.errors import InputError
 
+from .selection import PROBE_SETS, check_probe_set, probe_tasks
+
 MODELS = ("satclip", "csp")
 TEACHERS = ("rcf", "rcf-multiscale", "cnn", "resnet18")
 # options that may change between a run and its resumption
 RESUME_FREE = {"epochs", "resume", "tracking_uri", "out", "command", "probe", "probe_every", "probe_initial",
-               "export_name", "variant_name", "threads"}
+               "export_name", "variant_name", "threads", "report_probe_set"}
+# the probe set of records and states written before ``probe_set`` existed
+LEGACY_PROBE_SET = "benchmark-val"
 
 
 @dataclass
@@ -54,7 +61,9 @@ class PretrainConfig:
     probe: bool = True
     probe_every: int = 1
     probe_initial: bool = False
-    probe_tasks: tuple = ("air_temperature", "elevation", "population")
+    probe_set: str = "selection"
+    probe_tasks: tuple = ()  # empty: the probe set's tasks (filled in on construction)
+    report_probe_set: str = ""  # also log probes on this set (report_probe_* keys), never used to select
     out: str = ""
     resume: bool = False
     s2_root: str = ""
@@ -68,8 +77,16 @@ class PretrainConfig:
     # options that must be >= 1, in the order they are checked
     POSITIVE: ClassVar[tuple[str, ...]] = ("n_pairs", "epochs", "batch_size", "rcf_k", "crop", "embed_dim")
 
+    def __post_init__(self) -> None:
+        if not self.probe_tasks and self.probe_set in PROBE_SETS:
+            self.probe_tasks = probe_tasks(self.probe_set)
+        self.probe_tasks = tuple(self.probe_tasks)
+
     def check(self) -> None:
         """Raise InputError naming the first invalid option."""
+        check_probe_set(self.probe_set)
+        if self.report_probe_set:
+            check_probe_set(self.report_probe_set)
         if self.model not in MODELS:
             raise InputError(f"unknown model {self.model!r}; use one of {MODELS}")
         if self.teacher not in TEACHERS:
@@ -169,16 +186,19 @@ def config_dict(cfg: PretrainConfig) -> dict[str, Any]:
 
 def config_from_dict(d: dict[str, Any]) -> PretrainConfig:
     """A config from a record's ``config`` (:func:`config_dict`), including records that list
-    both models' options: keys the model does not have are ignored."""
+    both models' options: keys the model does not have are ignored. Records written before
+    ``probe_set`` existed probed the benchmark's validation points (:data:`LEGACY_PROBE_SET`)."""
     cls = CONFIGS.get(d.get("model", "satclip"))
     if cls is None:
         raise InputError(f"unknown model {d.get('model')!r} in the record; use one of {MODELS}")
     names = {f.name for f in fields(cls) if f.init}
     kw = {k: v for k, v in d.items() if k in names}
+    kw.setdefault("probe_set", LEGACY_PROBE_SET)
     if "probe_tasks" in kw:
         kw["probe_tasks"] = tuple(kw["probe_tasks"])
     return cls(**kw)
 
 
 __all__ = ["PretrainConfig", "SatCLIPConfig", "CSPConfig", "CONFIGS", "MODELS", "TEACHERS", "RESUME_FREE",
+           "LEGACY_PROBE_SET",
            "make_config", "config_dict", "config_from_dict"]

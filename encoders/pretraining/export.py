@@ -1,7 +1,7 @@
 """End of a pretraining run: the trained location tower as an official-format checkpoint
 (float32, :func:`geobench.encoders.satclip.checkpoint.save_checkpoint`) and the JSON record
-next to it (command, seeds, options, wall time, losses, validation probes, data provenance,
-checkpoint sha256).
+next to it (command, seeds, options, wall time, losses, validation probes, the probe set they
+were computed on as ``tuned_on``, data provenance, checkpoint sha256).
 """
 from __future__ import annotations
 
@@ -41,8 +41,11 @@ def export_checkpoint(trainer: Trainer, path: Path, record: dict) -> str:
                            record=record, prefix="model.location.")
 
 
-def write_outputs(trainer: Trainer, out: Path, variant: str, wall_seconds: float) -> tuple[dict[str, Any], Path]:
-    """Write ``<out>/<stem>.ckpt`` and ``<out>/<stem>.json``; returns (record, JSON path)."""
+def write_outputs(trainer: Trainer, out: Path, variant: str, wall_seconds: float,
+                  tuned_on: dict | None = None) -> tuple[dict[str, Any], Path]:
+    """Write ``<out>/<stem>.ckpt`` and ``<out>/<stem>.json``; returns (record, JSON path).
+    ``tuned_on``: the description of the probe set whose scores choose variants and epochs
+    (:func:`.selection.describe_probe_set`; None without probes)."""
     import torch
 
     from geobench.cache import atomic_write_json, sha256_file
@@ -58,6 +61,7 @@ def write_outputs(trainer: Trainer, out: Path, variant: str, wall_seconds: float
         "val_loss": last.get("val_loss"), "train_loss": last.get("train_loss"),
         "temperature": last.get("temperature"),
         "probes_val": {k[6:]: v for k, v in last.items() if k.startswith("probe_") and k[6:] in cfg.probe_tasks},
+        "tuned_on": tuned_on,
         "history": trainer.history, "data": _jsonable(trainer.pairs.meta),
         "platform": {"python": platform.python_version(), "torch": torch.__version__,
                      "threads": torch.get_num_threads(), "machine": platform.machine()},

@@ -12,8 +12,9 @@ size. Only the location tower and the loss differ (:mod:`.model`, :mod:`.losses`
 
 Optimiser AdamW (weight decay on matrices only), seeded and bit-reproducible for a fixed
 thread count, a 90/10 train/validation split of the pairs, a resumable state file
-(``last.ckpt``, written every epoch), optional linear probes on the validation splits of
-downstream tasks after each epoch (:mod:`.probes`), MLflow logging (optional,
+(``last.ckpt``, written every epoch), optional linear probes after each epoch on the
+validation part of the probe set (:mod:`.probes`, :mod:`.selection`: by default points drawn
+off the benchmark and checked disjoint from it), MLflow logging (optional,
 :class:`geobench.reporting.mlflow_run.MlflowRun`), and an official-format location-encoder
 checkpoint plus a JSON record at the end (:mod:`.export`). Locations are (lon, lat) degrees.
 """
@@ -35,7 +36,7 @@ from geobench.errors import CheckpointError
 from geobench.threads import limit_threads
 
 from ..torchutil import load_torch_file
-from .config import RESUME_FREE, PretrainConfig, config_dict
+from .config import LEGACY_PROBE_SET, RESUME_FREE, PretrainConfig, config_dict
 from .losses import clip_loss, csp_loss, soft_targets
 from .model import build_model, location_input_dim, location_inputs, make_optimizer
 from .pairs import PreparedPairs, prepare_pairs
@@ -174,11 +175,40 @@ class Trainer:
                 out.append(self.model.location(x).numpy())
         return np.concatenate(out).astype(np.float64)
 
-    def probe(self) -> dict[str, float]:
-        """Validation linear probes of :meth:`embed` on ``cfg.probe_tasks``."""
+    def probe(self, probe_set: str | None = None) -> dict[str, float]:
+        """Validation linear probes of :meth:`embed` on ``cfg.probe_tasks`` of ``cfg.probe_set``
+        (or on every task of another ``probe_set``)."""
         from .probes import linear_probe
 
-        return linear_probe(self.embed, self.cfg.probe_tasks, on="val", threads=self.cfg.threads)
+        if probe_set is None or probe_set == self.cfg.probe_set:
+            return linear_probe(self.embed, self.cfg.probe_tasks, probe_set=self.cfg.probe_set, on="val",
+                                threads=self.cfg.threads)
+        return linear_probe(self.embed, probe_set=probe_set, on="val", threads=self.cfg.threads)
+
+    def probe_record(self) -> dict[str, float]:
+        """History fields of the probes: ``probe_<task>``, ``probe_mean`` (the selection criterion)
+        and, with ``cfg.report_probe_set``, ``report_probe_<task>``, ``report_probe_mean`` (reported
+        only, never used to choose anything)."""
+        pr = self.probe()
+        rec = {f"probe_{k}": round(v, 5) for k, v in pr.items()}
+        rec["probe_mean"] = round(float(np.mean(list(pr.values()))), 5)
+        if self.cfg.report_probe_set:
+            rp = self.probe(self.cfg.report_probe_set)
+            rec.update({f"report_probe_{k}": round(v, 5) for k, v in rp.items()})
+            rec["report_probe_mean"] = round(float(np.mean(list(rp.values()))), 5)
+        return rec
+
+    def tuned_on(self) -> dict | None:
+        """The probe set's description (``tuned_on`` of the record; raises if the selection set
+        shares a point with the benchmark) plus how many of its points are training locations."""
+        if not self.cfg.probe:
+            return None
+        from .selection import coinciding, describe_probe_set, probe_lonlat_all
+
+        d = describe_probe_set(self.cfg.probe_set)
+        d["coinciding_with_training_locations"] = int(coinciding(probe_lonlat_all(self.cfg.probe_set),
+                                                                 self.pairs.lonlat).sum())
+        return d
 
     # -- state -------------------------------------------------------------------
     def state(self) -> dict:
@@ -200,6 +230,7 @@ class Trainer:
                              fix="delete it to start over")
         try:
             saved = json.loads(st["config"])
+            saved.setdefault("probe_set", LEGACY_PROBE_SET)
         except Exception as e:
             raise CheckpointError(f"cannot resume from {path}: {type(e).__name__}: {e}; delete it to start over") from e
         mine = config_dict(self.cfg)
@@ -239,11 +270,10 @@ def pretrain(cfg: PretrainConfig, *, pairs: PreparedPairs | None = None, verbose
         name = cfg.variant_name or out.name
         track = _tracking(cfg, name)
         try:
+            tuned_on = trainer.tuned_on()  # checks the probe set before any training
             if cfg.probe and cfg.probe_initial and trainer.epoch == 0 and not trainer.history:
-                pr = trainer.probe()  # the untrained network: the same architecture's random control
-                rec0 = {"epoch": 0, "val_loss": round(trainer.val_loss(), 6),
-                        **{f"probe_{k}": round(v, 5) for k, v in pr.items()},
-                        "probe_mean": round(float(np.mean(list(pr.values()))), 5)}
+                # the untrained network: the same architecture's random control
+                rec0 = {"epoch": 0, "val_loss": round(trainer.val_loss(), 6), **trainer.probe_record()}
                 trainer.history.append(rec0)
                 track.log(metrics={k: v for k, v in rec0.items() if k != "epoch"}, step=0)
                 if verbose:
@@ -258,9 +288,7 @@ def pretrain(cfg: PretrainConfig, *, pairs: PreparedPairs | None = None, verbose
                        "epoch_seconds": round(time.perf_counter() - t0, 2)}
                 if cfg.probe and ((e + 1) % cfg.probe_every == 0 or e + 1 == cfg.epochs):
                     tp = time.perf_counter()
-                    pr = trainer.probe()
-                    rec.update({f"probe_{k}": round(v, 5) for k, v in pr.items()})
-                    rec["probe_mean"] = round(float(np.mean(list(pr.values()))), 5)
+                    rec.update(trainer.probe_record())
                     rec["probe_seconds"] = round(time.perf_counter() - tp, 1)
                 trainer.epoch = e + 1
                 trainer.history.append(rec)
@@ -269,7 +297,7 @@ def pretrain(cfg: PretrainConfig, *, pairs: PreparedPairs | None = None, verbose
                 if verbose:
                     log.warning("%s epoch %d: %s", name, e + 1,
                                 ", ".join(f"{k}={v}" for k, v in rec.items() if k != "epoch"))
-            record, json_path = write_outputs(trainer, out, name, time.perf_counter() - t_start)
+            record, json_path = write_outputs(trainer, out, name, time.perf_counter() - t_start, tuned_on)
             track.log(artifacts=[json_path])
             record["out"] = str(out)
             return record

@@ -17,10 +17,48 @@ SATCLIP_CITATION = ("Klemmer, K., Rolf, E., Robinson, C., Mackey, L., Russwurm, 
                     "General-Purpose Location Embeddings with Satellite Imagery. AAAI.")
 DTYPES = ("float64", "float32")
 SH_MODES = ("exact", "official")  # = model.SH_MODES (model imports torch, this module must not)
-# What the shipped checkpoints (satclip_L10/L40, csp) were trained on, and the geobench tasks whose
-# validation probes chose their learning rate and epochs (encoders/pretraining/probes.py VAL_TASKS).
+# What the shipped checkpoints (satclip_L10/L40, csp) were trained on. What chose their variant and
+# epochs (the probe set) is each checkpoint's JSON record's ``tuned_on`` (shipped_tuned_on).
 BLUE_MARBLE = "NASA Blue Marble (RGB)"
-PROBE_TASKS = ("air_temperature", "elevation", "population")
+# the probe tasks of records written before ``tuned_on`` existed (the benchmark's own validation points)
+LEGACY_PROBE_TASKS = ("air_temperature", "elevation", "population")
+
+
+def shipped_tuned_on(ckpt: Path) -> dict | None:
+    """The ``tuned_on`` of the JSON record next to a shipped checkpoint: the probe set whose
+    validation scores chose its variant and epochs (tasks, builder options, sha256s, disjointness
+    from the benchmark; see ``encoders/pretraining/selection.py``). Records written before the
+    field existed probed the benchmark's own validation points (``probe_set`` ``benchmark-val``).
+    None when there is no record."""
+    import json
+
+    p = Path(ckpt).with_suffix(".json")
+    if not p.is_file():
+        return None
+    rec = json.loads(p.read_text())
+    if rec.get("tuned_on"):
+        return rec["tuned_on"]
+    tasks = (rec.get("config") or {}).get("probe_tasks") or list(LEGACY_PROBE_TASKS)
+    return {"probe_set": "benchmark-val", "tasks": list(tasks), "disjoint_from_benchmark": False}
+
+
+def tuned_on_meta(ckpt: Path) -> dict:
+    """Encoder ``meta`` of a shipped checkpoint's selection: ``tuned_on`` (the task names, what the
+    leaderboard's ``‡`` reads) and ``tuned_on_set`` (the full description, :func:`shipped_tuned_on`)."""
+    d = shipped_tuned_on(ckpt)
+    if d is None:
+        return {"tuned_on": None, "tuned_on_set": None}
+    return {"tuned_on": tuple(d.get("tasks", ())), "tuned_on_set": d}
+
+
+def shipped_tuned_on_tasks(*ckpts: Path) -> tuple[str, ...]:
+    """The tasks any of ``ckpts`` was tuned on, in first-seen order (a registry entry's ``tuned_on``)."""
+    out: list[str] = []
+    for c in ckpts:
+        for t in (shipped_tuned_on(c) or {}).get("tasks", ()):
+            if t not in out:
+                out.append(t)
+    return tuple(out)
 
 
 def shipped_checkpoint(L: int) -> Path:
@@ -83,15 +121,18 @@ def satclip_encoder(*, L: int = 0, ckpt: str = "", weights: str = "", sh: str = 
 
 
 @register_encoder("satclip-bm", kind="trained-in-repo", citation=SATCLIP_CITATION, license="MIT",
-                  trained_on=(BLUE_MARBLE,), tuned_on=PROBE_TASKS,
+                  trained_on=(BLUE_MARBLE,),
+                  tuned_on=shipped_tuned_on_tasks(*(CHECKPOINT_DIR / f"satclip_L{L}.ckpt" for L in (10, 40))),
                   description="SatCLIP architecture, weights trained here on Blue Marble (L=10; L=40): not the "
                               "released SatCLIP")
 def satclip_bm_encoder(*, L: int = 10, sh: str = "exact", dtype: str = "float64",
                        batch_size: int = 65536) -> ArrayEncoder:
     """SatCLIP with the checkpoint shipped for ``L`` (10 or 40), trained here by ``geobench pretrain
-    satclip`` on Blue Marble imagery (see ``encoders/satclip/checkpoints/*.json``)."""
+    satclip`` on Blue Marble imagery (see ``encoders/satclip/checkpoints/*.json``). ``meta`` carries
+    ``tuned_on`` / ``tuned_on_set`` from the checkpoint's JSON record (:func:`tuned_on_meta`)."""
     _check_options(dtype, sh, "satclip-bm")
-    return _satclip_from(shipped_checkpoint(L), L, sh, dtype, batch_size, {}, f"satclip-bm-L{L}")
+    path = shipped_checkpoint(L)
+    return _satclip_from(path, L, sh, dtype, batch_size, tuned_on_meta(path), f"satclip-bm-L{L}")
 
 
 def _satclip_from(path: Path, L: int, sh: str, dtype: str, batch_size: int, meta: dict, name: str) -> ArrayEncoder:

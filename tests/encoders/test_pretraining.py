@@ -214,9 +214,18 @@ def test_records_and_states_of_the_single_config_still_load(tmp_path, pairs):
         rec = json.loads(path.read_text())
         cfg = config_from_dict(rec["config"])
         assert type(cfg) is cls and cfg.command == rec["command"]
-        assert config_dict(cfg).items() <= rec["config"].items()
-        again, _ = parse_config(rec["model"], shlex.split(rec["command"])[3:])
-        assert config_dict(again) == config_dict(cfg)
+        d = config_dict(cfg)
+        assert set(d) - set(rec["config"]) <= {"probe_set", "report_probe_set"}  # options added since
+        assert {k: v for k, v in d.items() if k in rec["config"]}.items() <= rec["config"].items()
+        # a record from before the probe set existed probed the benchmark's validation points
+        legacy = "probe_set" not in rec["config"]
+        assert cfg.probe_set == ("benchmark-val" if legacy else rec["config"]["probe_set"])
+        argv = shlex.split(rec["command"])[3:] + (["--probe-set", "benchmark-val"] if legacy else [])
+        again, _ = parse_config(rec["model"], argv)
+        da = config_dict(again)
+        if legacy:  # the command now needs the probe set spelled out
+            da.pop("command"), d.pop("command")
+        assert da == d
     # a resume state whose config also lists the other model's options
     tr = Trainer(tiny(tmp_path, epochs=1), pairs)
     tr.train_epoch(0)
@@ -226,3 +235,42 @@ def test_records_and_states_of_the_single_config_still_load(tmp_path, pairs):
     torch.save(st, tmp_path / "last.ckpt")
     resumed = pretrain(tiny(tmp_path, epochs=2, resume=True), pairs=pairs, verbose=False)
     assert [h["epoch"] for h in resumed["history"]] == [1, 2] and resumed["history"][0]["old"]
+
+
+def test_tiny_run_records_its_probe_set_as_tuned_on(tmp_path, pairs, monkeypatch):
+    from geobench.encoders.pretraining import selection
+
+    monkeypatch.setattr(selection, "SELECTION_N", 400)  # a small selection set (same builders, seed 2)
+    rec = pretrain(tiny(tmp_path / "sel", epochs=1, probe=True), pairs=pairs, verbose=False)
+    t = rec["tuned_on"]
+    assert t["probe_set"] == "selection" and t["tasks"] == ["elevation", "population"]
+    assert t["builder_options"] == {"n_points": 400, "seed": 2}
+    assert t["disjoint_from_benchmark"]["coinciding_points"] == 0
+    assert t["coinciding_with_training_locations"] == 0
+    saved = json.loads((tmp_path / "sel" / "satclip_L10.json").read_text())
+    assert saved["tuned_on"] == t and saved["config"]["probe_set"] == "selection"
+    assert set(saved["probes_val"]) == {"elevation", "population"}
+    assert "probe_air_temperature" not in saved["history"][-1] and "probe_mean" in saved["history"][-1]
+    # a probe set that shares points with the benchmark stops the run before any training
+    monkeypatch.setattr(selection, "SELECTION_SEED", 0)
+    from geobench.encoders.pretraining.selection import SelectionOverlapError
+
+    with pytest.raises(SelectionOverlapError, match="shares points with the benchmark"):
+        pretrain(tiny(tmp_path / "bad", epochs=1, probe=True), pairs=pairs, verbose=False)
+    assert not (tmp_path / "bad" / "last.ckpt").exists()
+
+
+def test_probe_set_options_and_legacy_records():
+    from geobench.encoders.pretraining.cli import parse_config
+    from geobench.encoders.pretraining.config import config_from_dict
+    from geobench.errors import InputError
+
+    cfg, _ = parse_config("satclip", [])
+    assert cfg.probe_set == "selection" and cfg.probe_tasks == ("elevation", "population")
+    old, _ = parse_config("csp", ["--probe-set", "benchmark-val"])
+    assert old.probe_tasks == ("air_temperature", "elevation", "population")
+    # records written before the probe set existed probed the benchmark's validation points
+    legacy = {"model": "satclip", "probe_tasks": ["air_temperature", "elevation", "population"]}
+    assert config_from_dict(legacy).probe_set == "benchmark-val"
+    with pytest.raises(InputError, match="unknown probe set"):
+        make_config("satclip", probe_set="test").check()

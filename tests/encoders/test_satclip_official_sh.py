@@ -79,11 +79,11 @@ def test_doc_quotes_the_measured_l40_gap():
 
 
 def test_doc_lists_trained_on_and_tuned_on():
-    from geobench.encoders.pretraining.probes import VAL_TASKS
+    from geobench.encoders.pretraining.selection import SELECTION_TASKS
     from geobench.encoders.satclip.register import BLUE_MARBLE
 
     text = DOC.read_text()
-    tasks = ", ".join(VAL_TASKS)
+    tasks = ", ".join(SELECTION_TASKS) + " (selection set: points disjoint from the benchmark)"
     for row in (f"| `satclip-bm` (`satclip-bm:L=40`; trained here) | {BLUE_MARBLE} | {tasks} |",
                 f"| `csp-bm` (trained here) | {BLUE_MARBLE} | {tasks} |",
                 "| `satclip:weights=NAME` (released) | S2-100K (Sentinel-2) | – |",

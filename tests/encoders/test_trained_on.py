@@ -8,26 +8,44 @@ from geobench.encoding import ENCODERS, get_encoder
 
 ROOT = Path(__file__).resolve().parents[2]
 CKPT = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "satclip" / "satclip_sh10_siren256_seed0.ckpt"
+SHIPPED = {"satclip-bm": ROOT / "encoders" / "satclip" / "checkpoints" / "satclip_L10.json",
+           "satclip-bm:L=40": ROOT / "encoders" / "satclip" / "checkpoints" / "satclip_L40.json",
+           "csp-bm": ROOT / "encoders" / "checkpoints" / "csp.json"}
 
 
 def test_trained_on_and_tuned_on():
-    from geobench.encoders.pretraining.probes import VAL_TASKS
+    from geobench.encoders.pretraining.selection import SELECTION_TASKS, describe_probe_set
     from geobench.encoders.satclip.register import BLUE_MARBLE
 
-    records = [ROOT / "encoders" / "satclip" / "checkpoints" / f"satclip_L{L}.json" for L in (10, 40)]
-    records.append(ROOT / "encoders" / "checkpoints" / "csp.json")
-    for p in records:  # what the shipped checkpoints were trained on and selected with
+    current = describe_probe_set("selection")  # the selection set as built now (checked disjoint again)
+    for name, p in SHIPPED.items():  # what the shipped checkpoints were trained on and selected with
         rec = json.loads(p.read_text())
-        assert rec["data"]["source"] == "bmng" and tuple(rec["config"]["probe_tasks"]) == VAL_TASKS, p.name
+        assert rec["data"]["source"] == "bmng", p.name
+        t = rec["tuned_on"]
+        assert t["probe_set"] == "selection" and tuple(t["tasks"]) == SELECTION_TASKS, p.name
+        assert t["disjoint_from_benchmark"]["coinciding_points"] == 0
+        assert {k: t[k] for k in current} == current, p.name  # the same points as the current selection set
+        meta = get_encoder(name).meta
+        assert (meta["trained_on"], meta["tuned_on"]) == ((BLUE_MARBLE,), SELECTION_TASKS)
+        assert meta["tuned_on_set"] == t
     for name in ("satclip-bm", "csp-bm"):
         entry = ENCODERS.get(name)
-        assert (entry.trained_on, entry.tuned_on) == ((BLUE_MARBLE,), VAL_TASKS)
-        meta = get_encoder(name).meta
-        assert (meta["trained_on"], meta["tuned_on"]) == ((BLUE_MARBLE,), VAL_TASKS)
+        assert (entry.trained_on, entry.tuned_on) == ((BLUE_MARBLE,), SELECTION_TASKS)
     assert ENCODERS.get("geoclip").trained_on == ("MP-16 (Flickr)",) and ENCODERS.get("geoclip").tuned_on == ()
     assert ENCODERS.get("sh").trained_on == () and "trained_on" not in get_encoder("wrap").meta
     user = get_encoder(f"satclip:ckpt={CKPT}").meta
     assert user["trained_on"] is None and user["tuned_on"] is None
+
+
+def test_legacy_record_without_tuned_on_reads_as_benchmark_val(tmp_path):
+    from geobench.encoders.satclip.register import shipped_tuned_on, tuned_on_meta
+
+    ck = tmp_path / "old.ckpt"
+    (tmp_path / "old.json").write_text(json.dumps({"config": {"probe_tasks": ["air_temperature", "elevation"]}}))
+    assert shipped_tuned_on(ck) == {"probe_set": "benchmark-val", "tasks": ["air_temperature", "elevation"],
+                                    "disjoint_from_benchmark": False}
+    assert tuned_on_meta(ck)["tuned_on"] == ("air_temperature", "elevation")
+    assert tuned_on_meta(tmp_path / "none.ckpt") == {"tuned_on": None, "tuned_on_set": None}
 
 
 def test_csp_user_checkpoint_is_unknown():

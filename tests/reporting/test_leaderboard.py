@@ -166,17 +166,20 @@ def test_random_split_constant_matches_what_the_runner_records():
 
 def test_cells_of_encoders_tuned_on_the_task_are_flagged():
     """MTEB-style overlap: the shipped checkpoints were selected with validation probes on
-    air_temperature, elevation and population; their cells there are marked, others not."""
+    elevation and population (the selection set: other points, the same rasters); their cells
+    there are marked, others not."""
     from geobench.reporting.comparison import RANDOM_SPLIT as RANDOM
     from geobench.reporting.leaderboard import markdown, summarize
 
-    recs = [_rec("satclip", "linear", RANDOM, s, {"r2": 0.9}) for s in (0, 1)]  # a version-1 row: now satclip-bm
+    # version-1 rows without encoder_meta: now satclip-bm, whose registry entry gives tuned_on
+    recs = [_rec("satclip", "linear", RANDOM, s, {"r2": 0.9}, "elevation") for s in (0, 1)]
+    recs += [_rec("satclip", "linear", RANDOM, 0, {"r2": 0.7})]  # air_temperature: no longer a probe task
     recs += [_rec("satclip", "linear", RANDOM, 0, {"accuracy": 0.8}, "countries", primary_metric="accuracy")]
     recs += [_rec("wrap", "linear", RANDOM, s, {"r2": 0.8}, encoder_meta={"tuned_on": []}) for s in (0, 1)]
     t, _ = summarize(recs)
     flags = {(r.task, r.encoder): r.tuned_on_task for r in t.itertuples()}
-    assert flags == {("air_temperature", "satclip-bm"): True, ("countries", "satclip-bm"): False,
-                     ("air_temperature", "wrap"): False}
+    assert flags == {("elevation", "satclip-bm"): True, ("air_temperature", "satclip-bm"): False,
+                     ("countries", "satclip-bm"): False, ("air_temperature", "wrap"): False}
     md = markdown(t)
     assert "**0.900 ± 0.000**‡" in md and "1 cell(s): the encoder's hyper-parameters were selected" in md
 
