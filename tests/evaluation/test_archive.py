@@ -57,3 +57,29 @@ def test_leaderboard_command_archives_first(runs, tmp_path, capsys):
                  "--archive-heads", "linear"]) == 0
     assert "moved 2 row(s) of superseded settings" in capsys.readouterr().out
     assert "†" not in (runs.parent / "leaderboard.md").read_text()
+
+
+def test_rows_of_weights_the_encoder_no_longer_loads_are_archived(tmp_path):
+    """A re-shipped checkpoint under the same name: rows of the old weights (not yet re-run)
+    leave runs.jsonl; rows of the current weights and of weight-free encoders stay."""
+    import json
+
+    from geobench.evaluation.archive import stale_weight_keys
+
+    run_grid(["air_temperature"], ["csp-bm", "wrap"], ["linear"], ["random"], 1, results_dir=tmp_path,
+             tracking_uri="none", progress=False)
+    path = tmp_path / "runs.jsonl"
+    rows = [json.loads(ln) for ln in path.read_bytes().splitlines()]
+    csp = next(r for r in rows if r["encoder"] == "csp-bm")
+    old = json.loads(json.dumps(csp))
+    old["identity"]["encoder"]["weights_sha256"] = "0" * 64  # what an earlier checkpoint would have recorded
+    old["key"], old["head"] = "old-weights-row", "mlp"  # another head: no newer setting exists for it
+    with open(path, "a") as f:
+        f.write(json.dumps(old) + "\n")
+    recs = read_records(path)
+    keys, unknown = stale_weight_keys(recs)
+    assert keys == {"old-weights-row"} and unknown == []
+    assert stale_weight_keys(recs, heads={"linear"})[0] == set()
+    assert archive_superseded(path, tmp_path / "old.jsonl", stale_weights=False)[0] == 0
+    assert archive_superseded(path, tmp_path / "old.jsonl") == (1, 2)
+    assert [r["key"] for r in read_records(tmp_path / "old.jsonl")] == ["old-weights-row"]
