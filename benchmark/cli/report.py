@@ -15,6 +15,7 @@ def add_parsers(sub) -> None:
                    "weights or CI method) and rows of weights an encoder no longer loads (a re-shipped "
                    "checkpoint) from runs.jsonl to FILE, byte for byte")
     p.add_argument("--archive-heads", nargs="+", default=None, help="only these heads' rows (default: all)")
+    p.add_argument("--dry-run", action="store_true", help="with --archive-superseded: list what would move, move nothing")
     p.set_defaults(func=cmd_leaderboard)
 
     p = sub.add_parser("plot", help="plots from runs.jsonl")
@@ -45,11 +46,15 @@ def cmd_leaderboard(args) -> int:
 
     runs = runs_file(args.results)
     if args.archive_superseded:
-        from geobench.evaluation.archive import archive_superseded
+        from geobench.evaluation.archive import archive_superseded, summary_lines
 
         heads = set(args.archive_heads) if args.archive_heads else None
-        moved, kept = archive_superseded(runs, Path(args.archive_superseded), heads)
-        print(f"moved {moved} row(s) of superseded settings to {args.archive_superseded}; {kept} line(s) stay")
+        moved, kept = archive_superseded(runs, Path(args.archive_superseded), heads, dry_run=args.dry_run)
+        verb = "would move" if args.dry_run else "moved"
+        print("\n".join([f"{verb} {len(moved)} row(s) of superseded settings or stale weights to "
+                         f"{args.archive_superseded}; {kept} line(s) stay", *summary_lines(moved)]))
+        if args.dry_run:
+            return 0
     csv, md, dropped = write_leaderboard(args.results)
     if dropped:
         print(f"note: {dropped} duplicate row(s) for the same key in runs.jsonl; kept the newest of each")
