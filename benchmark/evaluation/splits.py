@@ -167,7 +167,9 @@ def block_codes(lon: Any, lat: Any, deg: float) -> np.ndarray:
     ``spatial_block`` split, and of the block bootstrap (:mod:`geobench.evaluation.intervals`)."""
     bx = np.floor((np.asarray(lon, dtype=np.float64) + 180.0) / deg).astype(np.int64)
     by = np.floor((np.asarray(lat, dtype=np.float64) + 90.0) / deg).astype(np.int64)
-    return bx * 100_000 + by
+    # row-major in (bx, by) with a stride above every latitude block index: distinct blocks get
+    # distinct codes at any size, and codes sort like (bx, by) (the split's block order)
+    return bx * (int(np.floor(180.0 / deg)) + 1) + by
 
 
 def coord_groups(df: pd.DataFrame) -> np.ndarray:

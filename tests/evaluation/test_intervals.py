@@ -172,3 +172,22 @@ def test_ci_method_follows_the_task_block_size_and_the_split():
     for bad in ("blocks", "block:deg=0", "block:size=3", "iid:deg=2"):
         with pytest.raises(InputError, match="unknown CI method"):
             parse_ci(bad)
+
+
+def test_block_codes_are_distinct_at_any_size_and_keep_the_split_order():
+    """Codes sort like (lon block, lat block), so the spatial split's block order is unchanged
+    from the earlier stride of 100,000, and tiny blocks no longer collide."""
+    from geobench.evaluation.splits import block_codes
+
+    rng = np.random.default_rng(0)
+    lon, lat = rng.uniform(-180, 180, 5000), rng.uniform(-90, 90, 5000)
+    lon[:2], lat[:2] = [180.0, -180.0], [90.0, -90.0]  # the edges
+    for deg in (10.0, 2.0, 1.0, 0.5, 0.001):
+        bx = np.floor((lon + 180.0) / deg).astype(np.int64)
+        by = np.floor((lat + 90.0) / deg).astype(np.int64)
+        pairs = np.unique(np.c_[bx, by], axis=0)  # lexicographic (bx, by)
+        codes = block_codes(lon, lat, deg)
+        u = np.unique(codes)
+        assert u.size == pairs.shape[0]  # no two blocks share a code
+        first = {c: (x, y) for c, x, y in zip(codes, bx, by)}
+        assert [tuple(first[c]) for c in u] == [tuple(p) for p in pairs]  # same order as (bx, by)
