@@ -191,3 +191,15 @@ def test_block_codes_are_distinct_at_any_size_and_keep_the_split_order():
         assert u.size == pairs.shape[0]  # no two blocks share a code
         first = {c: (x, y) for c, x, y in zip(codes, bx, by)}
         assert [tuple(first[c]) for c in u] == [tuple(p) for p in pairs]  # same order as (bx, by)
+
+
+def test_no_bootstrap_is_no_interval_method_in_the_identity(tmp_path):
+    """``--bootstrap 0`` computes no interval: the identity says ``ci: none`` (not a CI method the
+    row does not have), so the row is a different cell from one with an interval."""
+    from geobench.evaluation.runner import run_grid
+
+    kw = dict(results_dir=tmp_path, tracking_uri="none", progress=False)
+    off = run_grid(["air_temperature"], ["wrap"], ["linear"], ["random"], 1, n_boot=0, **kw).records[0]
+    on = run_grid(["air_temperature"], ["wrap"], ["linear"], ["random"], 1, **kw).records[0]
+    assert off["identity"]["ci"] == "none" and off.get("ci_method") is None and not any((off["ci95"] or {}).values())
+    assert on["identity"]["ci"] == "block:deg=10" and on["key"] != off["key"] and on["metrics"] == off["metrics"]
