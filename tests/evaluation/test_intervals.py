@@ -3,7 +3,6 @@ true spread of the metric where the i.i.d. bootstrap does not; with one point pe
 the i.i.d. bootstrap draw for draw; its weighted metrics equal the metrics of duplicated rows."""
 from __future__ import annotations
 
-import time
 
 import numpy as np
 import pytest
@@ -98,20 +97,22 @@ def test_fewer_than_two_blocks_give_no_interval_and_a_warning():
         bootstrap_ci(y, p, "r2", seed=0, blocks=np.arange(10))
 
 
-def test_block_bootstrap_of_100k_points_is_fast():
-    """1000 resamples of 100k points over 10-degree blocks: the cost is in the per-block sums."""
+def test_block_bootstrap_of_100k_points():
+    """1000 resamples of 100k points over 10-degree blocks give an interval around the estimate
+    for each kind of metric (the timing is in ``python -m geobench.perf --sections bootstrap``)."""
+    from geobench.evaluation.metrics import classification_metrics, regression_metrics
+
     rng = np.random.default_rng(0)
     n = 100_000
     ll = np.column_stack([rng.uniform(-180, 180, n), rng.uniform(-60, 75, n)])
     y, p = _reg(n)
     yc, s = _clf(n, 30)
-    times = {}
+    est = {"r2": regression_metrics(y, p, train_mean=10.0, train_std=3.0)["r2"],
+           "accuracy": classification_metrics(yc, s, n_classes=30)["accuracy"],
+           "macro_f1": classification_metrics(yc, s, n_classes=30)["macro_f1"]}
     for name, (a, b) in {"r2": (y, p), "accuracy": (yc, s), "macro_f1": (yc, s.argmax(axis=1))}.items():
-        t = time.process_time()
         lo, hi = block_bootstrap_ci(a, b, name, ll, 10.0, seed=0)
-        times[name] = time.process_time() - t
-        assert lo < hi
-    assert max(times.values()) < 1.5, times
+        assert lo < est[name] < hi, name
 
 
 def _field(rng: np.random.Generator, shape: tuple[int, int], sigma: float) -> np.ndarray:
