@@ -60,3 +60,15 @@ def lonlat_to_xyz(lonlat: np.ndarray) -> np.ndarray:
     lon, lat = np.deg2rad(lonlat[:, 0]), np.deg2rad(lonlat[:, 1])
     c = np.cos(lat)
     return np.stack([c * np.cos(lon), c * np.sin(lon), np.sin(lat)], axis=1)
+
+
+def coordinate_keys(lonlat: np.ndarray) -> np.ndarray:
+    """One sortable 16-byte key per (lon, lat) row: equal keys <=> exactly equal float64
+    coordinates (-0.0 is counted as 0.0)."""
+    ll = np.ascontiguousarray(np.asarray(lonlat, dtype=np.float64).reshape(-1, 2) + 0.0)
+    return ll.view(np.dtype((np.void, 16))).ravel()
+
+
+def coinciding(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Boolean mask over the rows of ``a``: its exact (lon, lat) occurs among the rows of ``b``."""
+    return np.isin(coordinate_keys(a), coordinate_keys(b))

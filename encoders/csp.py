@@ -114,7 +114,7 @@ def csp_encoder(*, ckpt: str = "", dtype: str = "float64", batch_size: int = 655
 
 
 @register_encoder("csp-bm", kind="trained-in-repo", citation=CSP_CITATION, license="MIT",
-                  trained_on=(BLUE_MARBLE,), tuned_on=shipped_tuned_on_tasks(CHECKPOINT),
+                  trained_on=(BLUE_MARBLE,), tuned_on=lambda: shipped_tuned_on_tasks(CHECKPOINT),
                   description="CSP, weights trained here on the same Blue Marble pairs as satclip-bm: not a "
                               "released CSP model")
 def csp_bm_encoder(*, dtype: str = "float64", batch_size: int = 65536) -> ArrayEncoder:

@@ -38,7 +38,7 @@ _PROXY = ("RESOLVE Ecoregions 2017 simplified to 5% of vertices (tidysdm R packa
 _DIFFERENCES = (
     Difference("labels", "the full-resolution RESOLVE Ecoregions 2017 polygons (846 ecoregions)",
                "RESOLVE 2017 simplified to 5 % of vertices (tidysdm R package data): 822 ecoregions in "
-               "14 biomes; 52 invalid geometries repaired"),
+               "14 biomes (counts tested on the data); invalid geometries repaired with make_valid"),
     own_points("over the whole sphere"),
     land_only("an 'ocean' class, as in the countries file"),
     Difference("Antarctica", "RESOLVE 2017 has an Antarctica realm and 'Rock and Ice'",

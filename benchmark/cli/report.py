@@ -10,6 +10,12 @@ def add_parsers(sub) -> None:
     p = sub.add_parser("leaderboard", help="write results/leaderboard.csv and .md from runs.jsonl")
     p.add_argument("--results", default=str(default_results_dir()),
                    help="results folder (default: $GEOBENCH_RESULTS or geobench-results; the committed grid: results)")
+    p.add_argument("--archive-superseded", metavar="FILE", default=None,
+                   help="first move the rows of superseded settings (a re-run grid's older head versions, "
+                   "weights or CI method) and rows of weights an encoder no longer loads (a re-shipped "
+                   "checkpoint) from runs.jsonl to FILE, byte for byte")
+    p.add_argument("--archive-heads", nargs="+", default=None, help="only these heads' rows (default: all)")
+    p.add_argument("--dry-run", action="store_true", help="with --archive-superseded: list what would move, move nothing")
     p.set_defaults(func=cmd_leaderboard)
 
     p = sub.add_parser("plot", help="plots from runs.jsonl")
@@ -38,7 +44,17 @@ def runs_file(results: str | Path) -> Path:
 def cmd_leaderboard(args) -> int:
     from geobench.reporting.leaderboard import write_leaderboard
 
-    runs_file(args.results)
+    runs = runs_file(args.results)
+    if args.archive_superseded:
+        from geobench.evaluation.archive import archive_superseded, summary_lines
+
+        heads = set(args.archive_heads) if args.archive_heads else None
+        moved, kept = archive_superseded(runs, Path(args.archive_superseded), heads, dry_run=args.dry_run)
+        verb = "would move" if args.dry_run else "moved"
+        print("\n".join([f"{verb} {len(moved)} row(s) of superseded settings or stale weights to "
+                         f"{args.archive_superseded}; {kept} line(s) stay", *summary_lines(moved)]))
+        if args.dry_run:
+            return 0
     csv, md, dropped = write_leaderboard(args.results)
     if dropped:
         print(f"note: {dropped} duplicate row(s) for the same key in runs.jsonl; kept the newest of each")

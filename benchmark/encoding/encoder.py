@@ -85,8 +85,10 @@ class EncoderEntry:
     ``satclip:weights=...``; not part of ``all``), ``plugin``.
     ``trained_on`` names the datasets the default weights were trained on and ``tuned_on`` the
     geobench tasks used to select their hyper-parameters (in the spirit of MTEB's training
-    datasets); both empty when not declared. A factory may override them per instance on
-    ``meta`` (``None`` there means unknown, e.g. a user checkpoint).
+    datasets); both empty when not declared. ``tuned_on`` may be given as a zero-argument
+    function (e.g. reading a shipped checkpoint's record), called on first use, not at import.
+    A factory may override them per instance on ``meta`` (``None`` there means unknown, e.g. a
+    user checkpoint).
     """
 
     name: str
@@ -96,7 +98,12 @@ class EncoderEntry:
     license: str = ""
     description: str = ""
     trained_on: tuple[str, ...] = ()
-    tuned_on: tuple[str, ...] = ()
+    tuned_on_source: tuple[str, ...] | Callable[[], tuple[str, ...]] = ()
+
+    @property
+    def tuned_on(self) -> tuple[str, ...]:
+        src = self.tuned_on_source
+        return tuple(src()) if callable(src) else tuple(src)
 
 
 ENCODERS: Registry[EncoderEntry] = Registry(
@@ -114,7 +121,8 @@ def default_encoders() -> list[str]:
 
 def register_encoder(name: str, *, kind: str, citation: str = "", license: str = "",
                      description: str = "", trained_on: tuple[str, ...] = (),
-                     tuned_on: tuple[str, ...] = (), override: bool = False) -> Callable:
+                     tuned_on: tuple[str, ...] | Callable[[], tuple[str, ...]] = (),
+                     override: bool = False) -> Callable:
     """Decorator registering an encoder factory ``f(**options) -> Encoder`` under ``name``.
 
     Options are keyword arguments with defaults; ``name:key=value`` strings are converted
@@ -125,7 +133,7 @@ def register_encoder(name: str, *, kind: str, citation: str = "", license: str =
     def deco(factory: Callable[..., Encoder]) -> Callable[..., Encoder]:
         ENCODERS.register(name, EncoderEntry(name, factory, kind, citation, license,
                                              description or (factory.__doc__ or "").strip().split("\n")[0],
-                                             tuple(trained_on), tuple(tuned_on)),
+                                             tuple(trained_on), tuned_on if callable(tuned_on) else tuple(tuned_on)),
                           override=override)
         return factory
 
@@ -179,9 +187,10 @@ def get_encoder(spec: "str | Encoder | Callable[[np.ndarray], np.ndarray]", *, n
         enc = entry.factory(**opts)
         enc.meta.setdefault("kind", entry.kind)
         enc.meta.setdefault("citation", entry.citation)
-        if entry.trained_on or entry.tuned_on:
+        tuned = entry.tuned_on
+        if entry.trained_on or tuned:
             enc.meta.setdefault("trained_on", entry.trained_on)
-            enc.meta.setdefault("tuned_on", entry.tuned_on)
+            enc.meta.setdefault("tuned_on", tuned)
         enc.meta["spec"] = canonical_spec(base, opts, entry.factory)
         return enc
     from geobench.evaluation.identity import code_fingerprint

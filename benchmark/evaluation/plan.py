@@ -103,8 +103,8 @@ def plan(tasks: list[str], encoders: list[Any], heads: list[str], splits: list[s
     ``encoders`` holds registered spec strings or user encoder objects/callables; ``heads``
     holds head specs (``linear``, ``mlp:max_epochs=50``); ``ci`` the CI method (``block``, the
     task's block size; ``block:deg=D``; ``iid``; see :mod:`geobench.evaluation.intervals`),
-    resolved per task and split into the identity's ``ci``. Names and options are checked
-    before any task is loaded.
+    resolved per task and split into the identity's ``ci``; ``none`` when no interval is computed
+    (``--bootstrap 0``). Names and options are checked before any task is loaded.
     """
     from geobench.encoding import get_encoder, resolve_spec
     from geobench.evaluation.intervals import ci_method, parse_ci
@@ -117,7 +117,8 @@ def plan(tasks: list[str], encoders: list[Any], heads: list[str], splits: list[s
     # canonical specs (defaults dropped or filled in), each once: equivalent spellings are one cell
     head_specs = _unique(canonical_head_spec(h) for h in heads)
     split_strs = _unique(str(parse_split(s)) for s in splits)
-    parse_ci(ci)
+    if ci != "none":
+        parse_ci(ci)
     # names and options checked before anything is built
     encoders = _unique(resolve_spec(e) if isinstance(e, str) else e for e in encoders)
     built = [get_encoder(e) for e in encoders]
@@ -130,7 +131,7 @@ def plan(tasks: list[str], encoders: list[Any], heads: list[str], splits: list[s
             enc_id = encoder_identity(enc)
             for h in head_specs:
                 for s in split_strs:
-                    ci_s = ci_method(ci, t, s)
+                    ci_s = "none" if ci == "none" else ci_method(ci, t, s)
                     for seed in seeds:
                         identity = {"task": task_id, "encoder": enc_id, "head": heads_id[h], "split": s,
                                     "ci": ci_s, "seed": int(seed)}

@@ -56,7 +56,7 @@ def run_grid(tasks: Iterable[str], encoders: Iterable[Any], heads: Iterable[str]
         raise InputError("no seeds to run: --seeds must be at least 1 (seeds run 0..N-1)")
     cells = plan(expand(tasks, offline_tasks), expand(encoders, _all_encoders),
                  expand(heads, lambda: ["linear", "mlp", "lightgbm"]), list(splits), seeds,
-                 task_options=task_options, tune=tune, ci=ci)
+                 task_options=task_options, tune=tune, ci=ci if n_boot else "none")  # no interval: none in the identity
     done = set() if force else rec.done_keys(runs_path)
     todo = [c for c in cells if c.key not in done]
     result = GridResult(skipped=len(cells) - len(todo), keys=[c.key for c in cells])

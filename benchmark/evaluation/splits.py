@@ -167,21 +167,26 @@ def block_codes(lon: Any, lat: Any, deg: float) -> np.ndarray:
     ``spatial_block`` split, and of the block bootstrap (:mod:`geobench.evaluation.intervals`)."""
     bx = np.floor((np.asarray(lon, dtype=np.float64) + 180.0) / deg).astype(np.int64)
     by = np.floor((np.asarray(lat, dtype=np.float64) + 90.0) / deg).astype(np.int64)
-    return bx * 100_000 + by
+    # row-major in (bx, by) with a stride above every latitude block index: distinct blocks get
+    # distinct codes at any size, and codes sort like (bx, by) (the split's block order)
+    return bx * (int(np.floor(180.0 / deg)) + 1) + by
 
 
 def coord_groups(df: pd.DataFrame) -> np.ndarray:
     """An int64 group id per row of ``df``: rows with identical (lon, lat) share it
     (-0.0 and 0.0 are the same coordinate)."""
-    ll = df[["lon", "lat"]].to_numpy(dtype=np.float64) + 0.0
-    _, inv = np.unique(ll, axis=0, return_inverse=True)
+    from geobench.coords import coordinate_keys
+
+    _, inv = np.unique(coordinate_keys(df[["lon", "lat"]].to_numpy()), return_inverse=True)
     return inv.reshape(-1).astype(np.int64)
 
 
 def n_shared_coords(df: pd.DataFrame, part: np.ndarray, other: np.ndarray) -> int:
     """How many rows of ``part`` have a (lon, lat) that also occurs among the rows ``other``."""
-    g = coord_groups(df)
-    return int(np.isin(g[part], g[other]).sum())
+    from geobench.coords import coinciding
+
+    ll = df[["lon", "lat"]].to_numpy()
+    return int(coinciding(ll[part], ll[other]).sum())
 
 
 def _grouped(perm: np.ndarray, group: np.ndarray, a: int, b: int) -> tuple[np.ndarray, int, int]:

@@ -9,7 +9,7 @@ import numpy as np
 from geobench.errors import InputError
 
 from geobench.heads.base import Head, register_head
-from geobench.heads.ridge_cv import RANGE_ALPHAS, _class_sums, _first_argmax, ridge_kfold
+from geobench.heads.ridge_cv import RANGE_ALPHAS, _first_argmax, centred_pm1, ridge_kfold
 
 
 def ridge_gcv(X: np.ndarray, y: np.ndarray | None = None, alphas: tuple[float, ...] = RANGE_ALPHAS, *,
@@ -59,14 +59,7 @@ def ridge_gcv(X: np.ndarray, y: np.ndarray | None = None, alphas: tuple[float, .
 
     def yc_rows(sl: slice) -> np.ndarray:
         """Centred targets for rows ``sl`` as an array (rows, k)."""
-        if not onehot:
-            return Yc[sl]
-        if L == 2:
-            return (np.where(pos[sl], 1.0, -1.0) - y_mean[0])[:, None]
-        lab = labels[sl]
-        out = np.broadcast_to(-1.0 - y_mean, (lab.size, k)).copy()
-        out[np.arange(lab.size), lab] += 2.0
-        return out
+        return centred_pm1(labels[sl], L, y_mean) if onehot else Yc[sl]
 
     if chunk_rows is None:
         chunk_rows = int(max(256, min(n, 2**22 // max(d, k, 1))))
@@ -135,6 +128,17 @@ def ridge_gcv(X: np.ndarray, y: np.ndarray | None = None, alphas: tuple[float, .
     return {"alpha": alphas[best], "coef": coef, "intercept": intercept, "cv_scores": scores.tolist()}
 
 
+def _class_sums(S: np.ndarray, labels: np.ndarray, X: np.ndarray, chunk: int) -> None:
+    """S[c] += sum of rows of X with label c (chunked sparse one-hot product)."""
+    from scipy import sparse
+
+    L = S.shape[0]
+    for s in range(0, X.shape[0], chunk):
+        lab = labels[s : s + chunk]
+        E = sparse.csr_matrix((np.ones(lab.size), (lab, np.arange(lab.size))), shape=(L, lab.size))
+        S += E @ X[s : s + chunk]
+
+
 class _MinMax:
     """MinMax scaling to [0, 1] on train that does not depend on the units of the embedding.
 
@@ -174,7 +178,9 @@ class LinearHead(Head):
     :class:`_MinMax`), then ``RidgeCV(alphas=(0.1, 1, 10), cv=3)`` (regression) or
     ``RidgeClassifierCV(alphas=(0.1, 1, 10), cv=10)`` (classification, one-vs-all {-1, +1}
     targets, decision scores): alpha chosen by sklearn's k-fold search (:func:`ridge_kfold`),
-    then a refit on all training data.
+    then a refit on all training data. The solve is in float64: on float64 embeddings the
+    predictions equal scikit-learn's to 1e-9; on float32 ones (the grid's cache) scikit-learn
+    would solve in float32, so they differ by float32 rounding (about 1e-5 relative).
 
     The head does not use a validation split (``uses_validation = False``): the grid fits it on
     train + val. Options: ``alphas`` (tuple) overrides the grid; ``cv`` is ``"range"`` (3 folds

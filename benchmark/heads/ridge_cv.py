@@ -36,6 +36,17 @@ def _solve_gram(G: np.ndarray, xty: np.ndarray, alphas: tuple[float, ...]) -> li
     return out
 
 
+def centred_pm1(labels: np.ndarray, n_labels: int, y_mean: np.ndarray) -> np.ndarray:
+    """The one-vs-all ``{-1, +1}`` targets of ``labels`` (codes ``0..n_labels-1``) minus their
+    column means ``y_mean``, as scikit-learn's RidgeClassifier encodes them: binary = one column,
+    +1 for label 1; otherwise one column per label. Shape ``(n, 1 or n_labels)``."""
+    if n_labels == 2:
+        return (np.where(labels == 1, 1.0, -1.0) - y_mean[0])[:, None]
+    out = np.broadcast_to(-1.0 - y_mean, (labels.size, n_labels)).copy()
+    out[np.arange(labels.size), labels] += 2.0
+    return out
+
+
 def _ridge_path(X: np.ndarray, alphas: tuple[float, ...], *, y: np.ndarray | None = None,
                 labels: np.ndarray | None = None, n_labels: int | None = None) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Ridge fits (with intercept) for every alpha from one eigendecomposition of the centred
@@ -49,12 +60,8 @@ def _ridge_path(X: np.ndarray, alphas: tuple[float, ...], *, y: np.ndarray | Non
         labels = np.asarray(labels, dtype=np.int64)
         L = int(n_labels)
         y_mean = (2.0 * np.bincount(labels, minlength=L) - n) / n
-        if L == 2:
-            y_mean = y_mean[1:]
-            Yc = (np.where(labels == 1, 1.0, -1.0) - y_mean[0])[:, None]
-        else:
-            Yc = np.broadcast_to(-1.0 - y_mean, (n, L)).copy()
-            Yc[np.arange(n), labels] += 2.0
+        y_mean = y_mean[1:] if L == 2 else y_mean
+        Yc = centred_pm1(labels, L, y_mean)
     else:
         Y = np.asarray(y, dtype=np.float64)
         Y = Y[:, None] if Y.ndim == 1 else Y
@@ -187,17 +194,6 @@ def _r2(y_true: np.ndarray, pred: np.ndarray) -> float:
     return float(np.mean(r2))
 
 
-def _class_sums(S: np.ndarray, labels: np.ndarray, X: np.ndarray, chunk: int) -> None:
-    """S[c] += sum of rows of X with label c (chunked sparse one-hot product)."""
-    from scipy import sparse
-
-    L = S.shape[0]
-    for s in range(0, X.shape[0], chunk):
-        lab = labels[s : s + chunk]
-        E = sparse.csr_matrix((np.ones(lab.size), (lab, np.arange(lab.size))), shape=(L, lab.size))
-        S += E @ X[s : s + chunk]
-
-
 def _first_argmax(scores: np.ndarray) -> int:
     """Index of the first maximum (sklearn keeps an alpha only if strictly better)."""
     best = 0
@@ -207,4 +203,4 @@ def _first_argmax(scores: np.ndarray) -> int:
     return best
 
 
-__all__ = ["RANGE_ALPHAS", "ridge_kfold"]
+__all__ = ["RANGE_ALPHAS", "centred_pm1", "ridge_kfold"]

@@ -7,7 +7,7 @@ a ratio. A small calibration workload (memory write, matmul, Python loop) runs a
 and the end; the drift between the two says how stable the machine was. The load average
 is recorded per section.
 
-Sections (``--sections``; default ``sh,encoders,heads,linear,cold,memory``; ``grid`` and ``projection``
+Sections (``--sections``; default ``sh,encoders,heads,linear,bootstrap,cold,memory``; ``grid`` and ``projection``
 only on request):
 
 ``sh``        spherical-harmonics throughput at N = 1e5, L = 10 / 40, float64 / float32,
@@ -19,6 +19,8 @@ only on request):
 ``linear``    the linear head against RANGE's scikit-learn estimators (RidgeCV(cv=3) on a
               regression target, RidgeClassifierCV(cv=10) on a 150-region label), same data and
               run: time ratio, chosen alpha and prediction agreement.
+``bootstrap`` the block bootstrap interval of 100k test points (1000 resamples; R^2, accuracy,
+              macro-F1) against the i.i.d. bootstrap of the same points.
 ``cold``      the first ``geobench run --task elevation --encoder wrap`` with an empty cache.
 ``memory``    peak RSS of one 100k-point x 1,600-feature cell (elevation, sh:L=40, linear).
 ``grid``      wall time of the linear-probe grid (offline tasks x encoders x 5 seeds), cold
@@ -36,7 +38,7 @@ from __future__ import annotations
 
 # Layout: config (targets, recorded official numbers, Config), timing (timeit, rows,
 # calibration), machine (machine / versions / thread info), one module per section (sh,
-# encoders, heads, linear, cold, memory, grid, projection), children (running the child processes
+# encoders, heads, linear, bootstrap, cold, memory, grid, projection), children (running the child processes
 # child_cli / child_grid and reading their peak RSS), report (merge, table) and cli (run,
 # the argument parser, main).
 #
@@ -51,7 +53,7 @@ _EXPORTS = {
     "OFFICIAL": "config", "OFFICIAL_SOURCE": "config",
     "timeit": "timing", "write_bound": "timing", "calibrate": "timing",
     "machine_info": "machine", "versions_info": "machine", "thread_info": "machine",
-    "section_sh": "sh", "section_encoders": "encoders", "section_heads": "heads", "section_linear": "linear",
+    "section_sh": "sh", "section_encoders": "encoders", "section_heads": "heads", "section_linear": "linear", "section_bootstrap": "bootstrap",
     "section_cold": "cold",
     "section_memory": "memory", "section_grid": "grid", "section_projection": "projection",
 }

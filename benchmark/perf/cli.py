@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
+from geobench.perf.bootstrap import section_bootstrap
 from geobench.perf.cold import section_cold
 from geobench.perf.config import DEFAULT_SECTIONS, OFFICIAL, OFFICIAL_SOURCE, SECTIONS, TARGETS, Config
 from geobench.perf.encoders import section_encoders
@@ -26,7 +27,8 @@ from geobench.perf.timing import calibrate, loadavg, row
 
 # Every section, in SECTIONS order; cold, memory and grid also take the run's temporary folder.
 SECTION_FUNCS: dict[str, Callable[..., tuple[list[dict], dict]]] = {
-    "sh": section_sh, "encoders": section_encoders, "heads": section_heads, "linear": section_linear, "cold": section_cold,
+    "sh": section_sh, "encoders": section_encoders, "heads": section_heads, "linear": section_linear, "bootstrap": section_bootstrap,
+    "cold": section_cold,
     "memory": section_memory, "grid": section_grid, "projection": section_projection,
 }
 

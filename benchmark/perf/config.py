@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-SECTIONS = ("sh", "encoders", "heads", "linear", "cold", "memory", "grid", "projection")
-DEFAULT_SECTIONS = ("sh", "encoders", "heads", "linear", "cold", "memory")
+SECTIONS = ("sh", "encoders", "heads", "linear", "bootstrap", "cold", "memory", "grid", "projection")
+DEFAULT_SECTIONS = ("sh", "encoders", "heads", "linear", "bootstrap", "cold", "memory")
 
 # Throughput of the OFFICIAL code, recorded (not measured here) in
 # shared/fixtures/satclip/README.md and shared/fixtures/geoclip/README.md: 2-core AMD EPYC,

@@ -54,13 +54,14 @@ def difference_rows(tasks: list[str] | None = None, load: Callable[[str], Any] |
 
 def continent_in_runs(records: list[dict], task: str, continent: str, head: str = "linear",
                       split_kind: str = "random") -> dict[str, Any] | None:
-    """What the runs show on ``continent`` for ``task`` (default options, ok rows, newest per
-    key, the given head and split kind): ``test_share``, the median over rows of its share of
+    """What the runs show on ``continent`` for ``task`` (default options, ok rows of the newest
+    setting as the leaderboard shows them, the given head and split kind): ``test_share``, the median over rows of its share of
     the test points; ``metric``, the primary metric's name; ``by_encoder``, encoder -> the mean
     over seeds of the primary metric on that continent's test points. None without such rows."""
-    from geobench.evaluation.records import OK, latest_by_key
+    from geobench.evaluation.records import OK
+    from geobench.reporting.leaderboard import newest_records
 
-    latest, _ = latest_by_key(records)
+    latest = newest_records(records)
     shares, per_enc, metric = [], defaultdict(list), None
     for r in latest:
         if (r.get("task") != task or r.get("status") != OK or r.get("head") != head or r.get("task_options")

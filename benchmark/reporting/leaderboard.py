@@ -58,6 +58,16 @@ def newest_settings(records: list[dict]) -> tuple[dict[tuple, list[dict]], dict[
     return chosen, superseded
 
 
+def newest_records(records: list[dict]) -> list[dict]:
+    """The rows the leaderboard shows: scored rows (:func:`drop_unscored`), the newest per key,
+    and of each display name (head, split, task, encoder) only its newest setting. Reports that
+    read the records use this, so that no table mixes settings (head versions, weights, CI
+    methods) under one name."""
+    latest, _ = latest_by_key(drop_unscored(records))
+    chosen, _ = newest_settings(latest)
+    return [r for rs in chosen.values() for r in rs]
+
+
 def drop_unscored(records: list[dict]) -> list[dict]:
     """``records`` without ``ok`` rows that lack a numeric primary metric (a hand edit, a
     foreign tool): they are skipped with one warning, like torn lines."""

@@ -12,8 +12,7 @@ import numpy as np
 import pandas as pd
 
 from geobench.evaluation.grid import in_plan
-from geobench.evaluation.records import latest_by_key
-from geobench.reporting.leaderboard import drop_unscored, newest_settings
+from geobench.reporting.leaderboard import newest_records
 
 
 def mlp_defaults() -> tuple[int, int]:
@@ -31,12 +30,10 @@ def newest_ok(records: Iterable[dict]) -> pd.DataFrame:
     """One row per ``ok`` record of the newest setting of each (head, split, task, encoder):
     columns head, split, task, encoder, seed, kind, n_train, the record's metrics and its
     ``head_params`` (a dict)."""
-    recs, _ = latest_by_key(drop_unscored(list(records)))
-    chosen, _ = newest_settings(recs)
     rows = [{"head": r["head"], "split": r["split"], "task": r["task"], "encoder": r["encoder"], "seed": r["seed"],
              "kind": r.get("kind"), "n_train": r.get("n_train"), "head_params": r.get("head_params") or {},
              **(r.get("metrics") or {})}
-            for rs in chosen.values() for r in rs if r.get("status") == "ok"]
+            for r in newest_records(list(records)) if r.get("status") == "ok"]
     return pd.DataFrame(rows)
 
 

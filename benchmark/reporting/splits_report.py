@@ -17,16 +17,17 @@ COLUMNS = ["task", "task_options", "split", "n_seeds", "n_test_by_seed", "n_test
 
 
 def sizes_by_seed(records: list[dict], kind: str = "spatial_block") -> pd.DataFrame:
-    """One row per (task, task options, split) of split kind ``kind`` among the ok rows
-    (newest row per key): the test size per split seed (``n_test_by_seed``: split seed ->
+    """One row per (task, task options, split) of split kind ``kind`` among the ok rows of the
+    newest settings (as the leaderboard shows them): the test size per split seed (``n_test_by_seed``: split seed ->
     n_test), its min, median and max over seeds, and the test share of the points the split
     kept (``n_test / (n_train + n_val + n_test)``; a ``buffer=`` drops training points, so
     the share is then of the points kept). Every row of one split seed should have the same
     sizes (the split depends only on the points and the split seed); ``consistent`` is False
     when some do not (e.g. rows from different point sets), and the range covers them all."""
-    from geobench.evaluation.records import OK, latest_by_key
+    from geobench.evaluation.records import OK
+    from geobench.reporting.leaderboard import newest_records
 
-    latest, _ = latest_by_key(records)
+    latest = newest_records(records)
     groups: dict[tuple, dict[int, set]] = {}
     for r in latest:
         if r.get("status") != OK or str(r.get("split", "")).split(":")[0] != kind:

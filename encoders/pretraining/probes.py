@@ -24,7 +24,7 @@ VAL_TASKS = BENCHMARK_VAL_TASKS  # the superseded benchmark-val probe tasks (old
 
 
 @lru_cache(maxsize=8)
-def task_split(task: str, split: str = "random", seed: int = 0, probe_set: str = "benchmark-val",
+def task_split(task: str, split: str = "random", seed: int = 0, probe_set: str = "selection",
                n_points: int | None = None, task_seed: int | None = None) -> tuple:
     """(lonlat (n, 2) lon/lat degrees, y, kind, n_classes, train_idx, val_idx, test_idx) of a
     task's split (cached): the benchmark's own points (``benchmark-val``) or the selection set's."""
@@ -47,7 +47,7 @@ def _split(task: str, probe_set: str, split: str, seed: int) -> tuple:
 
 
 def probe_embeddings(task: str, emb: np.ndarray, *, on: str = "val", split: str = "random", seed: int = 0,
-                     head_seed: int = 0, threads: int = 2, probe_set: str = "benchmark-val") -> float:
+                     head_seed: int = 0, threads: int = 2, probe_set: str = "selection") -> float:
     """Score of the linear head fitted on the train part of ``emb`` (rows = the probe set's points of ``task``)."""
     from sklearn.metrics import r2_score
 

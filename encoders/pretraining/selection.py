@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from geobench.coords import coinciding, coordinate_keys  # noqa: F401  (re-exported)
 from geobench.errors import DataError, InputError
 
 PROBE_SETS = ("selection", "benchmark-val")
@@ -61,18 +62,6 @@ def check_probe_set(probe_set: str) -> None:
 def selection_options(n: int | None = None, seed: int | None = None) -> dict[str, int]:
     """Task-builder options of the selection set (defaults: :data:`SELECTION_N`, :data:`SELECTION_SEED`)."""
     return {"n_points": int(SELECTION_N if n is None else n), "seed": int(SELECTION_SEED if seed is None else seed)}
-
-
-def coordinate_keys(lonlat: np.ndarray) -> np.ndarray:
-    """One sortable 16-byte key per (lon, lat) row: equal keys <=> exactly equal coordinates
-    (-0.0 is counted as 0.0)."""
-    ll = np.ascontiguousarray(np.asarray(lonlat, dtype=np.float64).reshape(-1, 2) + 0.0)
-    return ll.view(np.dtype((np.void, 16))).ravel()
-
-
-def coinciding(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Boolean mask over the rows of ``a``: the (lon, lat) row occurs exactly in ``b``."""
-    return np.isin(coordinate_keys(a), coordinate_keys(b))
 
 
 def lonlat_sha256(lonlat: np.ndarray) -> str:

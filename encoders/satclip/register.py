@@ -122,7 +122,7 @@ def satclip_encoder(*, L: int = 0, ckpt: str = "", weights: str = "", sh: str = 
 
 @register_encoder("satclip-bm", kind="trained-in-repo", citation=SATCLIP_CITATION, license="MIT",
                   trained_on=(BLUE_MARBLE,),
-                  tuned_on=shipped_tuned_on_tasks(*(CHECKPOINT_DIR / f"satclip_L{L}.ckpt" for L in (10, 40))),
+                  tuned_on=lambda: shipped_tuned_on_tasks(*(CHECKPOINT_DIR / f"satclip_L{L}.ckpt" for L in (10, 40))),
                   description="SatCLIP architecture, weights trained here on Blue Marble (L=10; L=40): not the "
                               "released SatCLIP")
 def satclip_bm_encoder(*, L: int = 10, sh: str = "exact", dtype: str = "float64",

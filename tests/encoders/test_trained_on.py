@@ -53,3 +53,22 @@ def test_csp_user_checkpoint_is_unknown():
 
     meta = get_encoder(f"csp:ckpt={CHECKPOINT}").meta
     assert meta["trained_on"] is None and meta["tuned_on"] is None
+
+
+def test_registration_reads_no_checkpoint_record():
+    """``tuned_on`` of the shipped checkpoints is read from their JSON records on first use,
+    not when the encoders are registered (no work at import time)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "opened = []\n"
+        "sys.addaudithook(lambda ev, args: opened.append(str(args[0])) if ev == 'open' and "
+        "str(args[0]).endswith('.json') and 'checkpoints' in str(args[0]) else None)\n"
+        "from geobench.encoding import ENCODERS\n"
+        "ENCODERS.names()\n"
+        "assert not opened, opened\n"
+        "assert ENCODERS.get('satclip-bm').tuned_on and opened\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

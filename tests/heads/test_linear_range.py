@@ -143,3 +143,32 @@ def test_kfold_paths_equal_sklearn_on_synthetic_data(n, d, k):
     assert max(next(v for key, v in head.chosen_params_.items() if key.startswith("cv_")).values()) == \
         pytest.approx(ref.best_score_, rel=1e-12)
     np.testing.assert_allclose(got, b, rtol=0, atol=1e-9 * np.abs(b).max())
+
+
+@pytest.mark.parametrize("task,kind,encoder,n_points", [("air_temperature", "regression", "sh", None),
+                                                         ("countries", "classification", "sh", 3000)])
+def test_float32_embeddings_as_the_grid_caches_them(task, kind, encoder, n_points):
+    """The grid caches embeddings as float32. scikit-learn then stays in float32; the head scales
+    them as scikit-learn does and solves in float64. Same alpha, predictions within ~1e-5."""
+    import warnings
+
+    X, y = _embed(task, encoder, **({"n_points": n_points} if n_points else {}))
+    X = X.astype(np.float32)
+    tr, te = _split(len(y))
+    n_classes = int(y.max()) + 1 if kind == "classification" else None
+    head = make_head("linear", kind, seed=0, n_classes=n_classes).fit(X[tr], y[tr])
+    sc = MinMaxScaler().fit(X[tr])
+    est = RidgeCV(alphas=(0.1, 1, 10), cv=3) if kind == "regression" else \
+        RidgeClassifierCV(alphas=(0.1, 1, 10), cv=10)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        ref = est.fit(sc.transform(X[tr]), y[tr])
+    assert head.alpha_ == ref.alpha_
+    if kind == "regression":
+        b = ref.predict(sc.transform(X[te]))
+        rel = float(np.abs(head.predict(X[te]) - b).max() / np.abs(b).max())
+    else:
+        b = ref.decision_function(sc.transform(X[te]))
+        rel = float(np.abs(head.predict_scores(X[te])[:, np.unique(y[tr])] - b).max() / np.abs(b).max())
+        assert np.mean(head.predict(X[te]) == ref.predict(sc.transform(X[te]))) > 0.995
+    assert rel < 1e-4  # float32 rounding in scikit-learn's solve, not a different model

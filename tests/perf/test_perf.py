@@ -19,7 +19,7 @@ from geobench import perf
 def quick(tmp_path_factory):
     d = tmp_path_factory.mktemp("perf")
     out = d / "perf.json"
-    rc = perf.main(["--quick", "--sections", "sh,encoders,heads,linear", "--encoders", "direct,sh:L=4,satclip",
+    rc = perf.main(["--quick", "--sections", "sh,encoders,heads,linear,bootstrap", "--encoders", "direct,sh:L=4,satclip",
                     "--out", str(out), "--tmp", str(d)])
     assert rc == 0
     return json.loads(out.read_text())
@@ -32,7 +32,7 @@ def test_header(quick):
     t = quick["threads"]
     assert t["limit"] >= 1 and t["measured_under_limit"]["torch"] == t["limit"]
     assert all(p["num_threads"] <= t["limit"] for p in t["measured_under_limit"]["pools"])
-    assert quick["quick"] is True and quick["sections"] == ["sh", "encoders", "heads", "linear"]
+    assert quick["quick"] is True and quick["sections"] == ["sh", "encoders", "heads", "linear", "bootstrap"]
     cal = quick["calibration"]
     assert cal["start"]["matmul_GFLOPs"] > 0 and set(cal["drift_end_over_start"]) == {
         "write_GBps", "matmul_GFLOPs", "python_Mops"}
@@ -96,6 +96,12 @@ def test_linear_against_ranges_sklearn_estimators(quick):
                 assert raw[size]["disagreement"] < (1e-4 if kind == "regression" else 0.01)
 
 
+def test_bootstrap_rows(quick):
+    rows = {r["name"]: r for r in quick["rows"] if r["section"] == "bootstrap"}
+    assert set(rows) == {f"block bootstrap {m} N=2,000 x 1000" for m in ("r2", "accuracy", "macro_f1")}
+    assert all(r["ref_name"].startswith("i.i.d.") and r["ratio"] > 0 for r in rows.values())
+
+
 def test_subprocess_sections(tmp_path, capsys):
     """cold first run, peak memory and the grid (cold + warm), each as a tiny child process."""
     out = tmp_path / "p.json"
@@ -131,8 +137,8 @@ def test_merge_remeasures_one_section_and_keeps_the_others(quick, tmp_path):
     rc = perf.main(["--quick", "--sections", "sh", "--merge", "--out", str(out), "--tmp", str(tmp_path)])
     assert rc == 0
     res = json.loads(out.read_text())
-    assert res["sections"] == ["sh", "encoders", "heads", "linear"]
-    assert res["merged"]["sections"] == ["encoders", "heads", "linear"] and res["merged"]["from_run"] == quick["generated_utc"]
+    assert res["sections"] == ["sh", "encoders", "heads", "linear", "bootstrap"]
+    assert res["merged"]["sections"] == ["encoders", "heads", "linear", "bootstrap"] and res["merged"]["from_run"] == quick["generated_utc"]
     by = {}
     for r in res["rows"]:
         by.setdefault(r["section"], []).append(r)

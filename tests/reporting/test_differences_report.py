@@ -13,7 +13,9 @@ def _rec(encoder, seed, n_test, n_ant, acc_ant, *, task="countries", split="rand
          head="linear", options=None):
     return {"key": f"{task}|{encoder}|{head}|{split}|{seed}|{options}", "task": task, "task_options": options or {},
             "encoder": encoder, "head": head, "split": split, "seed": seed, "status": "ok",
-            "primary_metric": "accuracy", "n_test": n_test,
+            "primary_metric": "accuracy", "n_test": n_test, "metrics": {"accuracy": 0.5},
+            # the setting as the identity would give it; the other-options row is the older setting
+            "setting": f"{task}|{options}", "timestamp": 0.0 if options else 1.0,
             "per_continent": {"Antarctica": {"accuracy": acc_ant, "n": n_ant}, "Asia": {"accuracy": 0.5, "n": 100}}}
 
 

@@ -15,7 +15,8 @@ def _row(task, split, seed, sizes, *, encoder="direct", status="ok", split_seed=
     tr, va, te = sizes
     r = {"key": f"{task}|{encoder}|linear|{split}|{seed}#{json.dumps(options or {})}", "task": task,
          "task_options": options or {}, "encoder": encoder, "head": "linear", "split": split, "seed": seed,
-         "status": status, "n_train": tr, "n_val": va, "n_test": te}
+         "status": status, "n_train": tr, "n_val": va, "n_test": te, "primary_metric": "r2", "metrics": {"r2": 0.5},
+         "setting": f"{task}|{encoder}|{split}|{json.dumps(options or {})}", "timestamp": 1.0}
     if split_seed is not None:
         r["split_seed"] = split_seed
     return r

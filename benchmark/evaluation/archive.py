@@ -1,0 +1,137 @@
+"""Moving superseded settings out of ``runs.jsonl``: when a grid is re-run under a new setting
+(a new head version, new encoder weights, another CI method), the rows of the older settings
+stay valid records of what they measured but are no longer what any table shows. So are rows
+whose encoder's weights have since changed under the same name (re-shipped checkpoints), even
+before their cells are re-run: shown, they would present the old weights' numbers as the
+current encoder's. Both are moved, line for line and byte for byte, to an archive file beside
+it, so that ``runs.jsonl`` holds what the current code and weights measure and the old numbers
+remain recomputable.
+
+Only *complete* replacements count as superseding: the newer setting must be on the same task
+points (same task identity) and cover every seed the older one has. A partial or interrupted
+re-run, or a smaller exploratory run under the same name, archives nothing.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from geobench.errors import InputError
+from geobench.evaluation.records import _as_record, latest_by_key, runs_lock
+
+
+def _name(r: dict) -> tuple:
+    return r["head"], r["split"], r["task"], r["encoder"]
+
+
+def superseded_keys(records: list[dict], heads: set[str] | None = None) -> set[str]:
+    """Keys of the records of an older setting whose display name (head, split, task, encoder)
+    has a newer setting (the one with the latest timestamp, as the leaderboard shows) on the same
+    task points that covers all of the older setting's seeds; for ``heads`` (None: every head)."""
+    from geobench.reporting.leaderboard import drop_unscored, newest_settings
+
+    latest, _ = latest_by_key(drop_unscored(records))
+    chosen, _ = newest_settings(latest)
+    new_task = {name: rs[0]["identity"].get("task") for name, rs in chosen.items()}
+    new_seeds = {name: {r["seed"] for r in rs} for name, rs in chosen.items()}
+    shown = {r["key"] for rs in chosen.values() for r in rs}
+    old_seeds: dict[tuple, set] = {}
+    for r in latest:
+        if r["key"] not in shown:
+            old_seeds.setdefault((_name(r), r["setting"]), set()).add(r["seed"])
+    return {r["key"] for r in latest
+            if r["key"] not in shown and (heads is None or r["head"] in heads)
+            and r["identity"].get("task") == new_task[_name(r)]
+            and old_seeds[_name(r), r["setting"]] <= new_seeds[_name(r)]}
+
+
+def _weights_spec(r: dict) -> tuple[str, str] | None:
+    """(encoder spec, weights sha256) of a record whose encoder names weights, else None."""
+    enc = (r.get("identity") or {}).get("encoder") or {}
+    return (enc["spec"], enc["weights_sha256"]) if enc.get("spec") and enc.get("weights_sha256") else None
+
+
+def current_weights(records: list[dict]) -> tuple[dict[str, str | None], list[str]]:
+    """The weights sha256 that each weighted encoder spec of ``records`` loads now, and the specs
+    whose weights could not be read (their rows are kept: unknown is not stale). Builds the
+    encoders (may read checkpoints or fetch declared files): call it outside the runs lock."""
+    from geobench.encoding import get_encoder
+    from geobench.errors import GeobenchError
+
+    current, unknown = {}, []
+    for spec in sorted({ws[0] for r in records if (ws := _weights_spec(r))}):
+        try:
+            current[spec] = get_encoder(spec).meta.get("weights_sha256")
+        except (GeobenchError, OSError) as e:
+            unknown.append(f"{spec} ({type(e).__name__}: {e})")
+    return current, unknown
+
+
+def stale_weight_keys(records: list[dict], current: dict[str, str | None],
+                      heads: set[str] | None = None) -> set[str]:
+    """Keys of the records measured with weights other than ``current[spec]`` (see
+    :func:`current_weights`) under the same encoder spec, for ``heads`` (None: every head)."""
+    return {r["key"] for r in records if (heads is None or r["head"] in heads) and (ws := _weights_spec(r))
+            and ws[0] in current and ws[1] != current[ws[0]]}
+
+
+def _parse(lines: list[bytes]) -> list[dict | None]:
+    """Each line's record in the current layout, or None (torn, not JSON, not a record)."""
+    out = []
+    for line in lines:
+        try:
+            out.append(_as_record(json.loads(line)) if line.endswith(b"\n") else None)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            out.append(None)
+    return out
+
+
+def archive_superseded(runs: Path, archive: Path, heads: set[str] | None = None, *, stale_weights: bool = True,
+                       dry_run: bool = False) -> tuple[list[dict], int]:
+    """Move the lines of superseded settings (:func:`superseded_keys`) and, with ``stale_weights``,
+    of rows measured with weights an encoder no longer loads (:func:`stale_weight_keys`) from
+    ``runs`` to the end of ``archive``. The encoders' current weights are read before the runs lock
+    is taken; under it the file is re-read, the archive appended and fsynced, and ``runs``
+    rewritten atomically (temp file + rename), so a crash loses no line. Lines that are not
+    records stay. ``dry_run`` only reports. Returns (the moved records, the number of lines kept)."""
+    runs, archive = Path(runs), Path(archive)
+    if archive.resolve() == runs.resolve():
+        raise InputError(f"the archive file must not be the runs file itself ({runs}); name another file, "
+                         "e.g. results/archive/superseded.jsonl")
+    current = current_weights([r for r in _parse(runs.read_bytes().splitlines(keepends=True)) if r])[0] \
+        if stale_weights else {}
+    with runs_lock(runs):
+        lines = runs.read_bytes().splitlines(keepends=True)
+        parsed = _parse(lines)
+        recs = [r for r in parsed if r is not None]
+        old = superseded_keys(recs, heads) | (stale_weight_keys(recs, current, heads) if stale_weights else set())
+        gone = [r is not None and r["key"] in old for r in parsed]
+        moved = [r for r, g in zip(parsed, gone) if g]
+        keep = [ln for ln, g in zip(lines, gone) if not g]
+        if dry_run or not moved:
+            return moved, len(keep)
+        archive.parent.mkdir(parents=True, exist_ok=True)
+        with open(archive, "ab") as f:
+            f.write(b"".join(ln for ln, g in zip(lines, gone) if g))
+            f.flush()
+            os.fsync(f.fileno())
+        tmp = runs.with_name(runs.name + ".archiving")
+        with open(tmp, "wb") as f:
+            f.write(b"".join(keep))
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, runs)
+    return moved, len(keep)
+
+
+def summary_lines(moved: list[dict]) -> list[str]:
+    """One line per (head, task, encoder): how many rows move and why (setting or weights)."""
+    counts: dict[tuple, int] = {}
+    for r in moved:
+        k = (r["head"], r["task"], r["encoder"])
+        counts[k] = counts.get(k, 0) + 1
+    return [f"  {h} / {t} / {e}: {n} row(s)" for (h, t, e), n in sorted(counts.items())]
+
+
+__all__ = ["archive_superseded", "current_weights", "stale_weight_keys", "summary_lines", "superseded_keys"]

@@ -1,0 +1,106 @@
+"""Archiving superseded settings: a grid re-run under a new setting (here the CI method) leaves
+the older rows in runs.jsonl; archiving moves exactly those lines, byte for byte, keeps every
+other line (a torn one included) and leaves the leaderboard unchanged. Partial re-runs, other
+task points and stale weights are handled as documented."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from geobench.errors import InputError
+from geobench.evaluation.archive import archive_superseded, current_weights, stale_weight_keys
+from geobench.evaluation.records import read_records
+from geobench.evaluation.runner import run_grid
+from geobench.reporting.leaderboard import summarize
+
+KW = dict(tracking_uri="none", progress=False)
+
+
+@pytest.fixture()
+def runs(tmp_path):
+    run_grid(["air_temperature"], ["wrap", "direct"], ["linear", "constant"], ["random"], 2, ci="iid",
+             results_dir=tmp_path, **KW)
+    run_grid(["air_temperature"], ["wrap"], ["linear"], ["random"], 2, results_dir=tmp_path, **KW)  # block CI
+    path = tmp_path / "runs.jsonl"
+    with open(path, "ab") as f:
+        f.write(b'{"key": "torn"')  # a torn last line: not a record, must stay
+    return path
+
+
+def test_archive_moves_exactly_the_superseded_lines(runs, tmp_path):
+    before_lines = runs.read_bytes().splitlines(keepends=True)
+    before = read_records(runs, warn=False)
+    board, _ = summarize(before)
+    old = [r["key"] for r in before if r["encoder"] == "wrap" and r["head"] == "linear" and r["ci_method"] == "iid"]
+    assert len(old) == 2
+    archive = tmp_path / "archive" / "superseded.jsonl"
+    moved, kept = archive_superseded(runs, archive, dry_run=True)
+    assert [r["key"] for r in moved] == old and not archive.exists() and runs.read_bytes() == b"".join(before_lines)
+    moved, kept = archive_superseded(runs, archive)
+    assert ([r["key"] for r in moved], kept) == (old, len(before_lines) - 2)
+    moved_lines = archive.read_bytes().splitlines(keepends=True)
+    assert sorted(moved_lines) == sorted(ln for ln in before_lines if any(k.encode() in ln for k in old))
+    assert [r["key"] for r in read_records(archive)] == old
+    after_lines = runs.read_bytes().splitlines(keepends=True)
+    assert after_lines == [ln for ln in before_lines if ln not in moved_lines]  # order kept, torn line kept
+    after = read_records(runs, warn=False)
+    assert {r["ci_method"] for r in after if r["encoder"] == "wrap" and r["head"] == "linear"} == {"block:deg=10"}
+    board_after, _ = summarize(after)
+    cols = ["head", "split", "task", "encoder", "mean", "std", "n_seeds", "setting"]
+    assert board_after[cols].equals(board[cols])  # the same cells and numbers are shown
+    assert board_after.superseded.sum() == 0 and board.superseded.sum() == 1
+    assert archive_superseded(runs, archive)[0] == []  # idempotent
+
+
+def test_archive_only_the_named_heads(runs, tmp_path):
+    assert archive_superseded(runs, tmp_path / "a.jsonl", heads={"mlp"})[0] == []
+    assert len(archive_superseded(runs, tmp_path / "a.jsonl", heads={"linear"})[0]) == 2
+
+
+def test_partial_reruns_and_other_task_points_archive_nothing(tmp_path):
+    run_grid(["air_temperature"], ["wrap"], ["linear"], ["random"], 3, ci="iid", results_dir=tmp_path, **KW)
+    run_grid(["air_temperature"], ["wrap"], ["linear"], ["random"], 2, results_dir=tmp_path, **KW)  # seeds 0-1 of 3
+    path = tmp_path / "runs.jsonl"
+    assert archive_superseded(path, tmp_path / "a.jsonl")[0] == []
+    run_grid(["elevation"], ["wrap"], ["linear"], ["random"], 1, ci="iid", results_dir=tmp_path, **KW)
+    run_grid(["elevation"], ["wrap"], ["linear"], ["random"], 1, results_dir=tmp_path, task_options={"n_points": 500},
+             **KW)  # a small exploratory run under the same name: other points, not a replacement
+    assert archive_superseded(path, tmp_path / "a.jsonl")[0] == []
+    with pytest.raises(InputError, match="must not be the runs file"):
+        archive_superseded(path, path)
+
+
+def test_leaderboard_command_archives_first(runs, tmp_path, capsys):
+    from geobench.cli import main
+
+    assert main(["leaderboard", "--results", str(runs.parent), "--archive-superseded", str(tmp_path / "old.jsonl"),
+                 "--archive-heads", "linear", "--dry-run"]) == 0
+    assert "would move 2 row(s)" in capsys.readouterr().out and not (tmp_path / "old.jsonl").exists()
+    assert main(["leaderboard", "--results", str(runs.parent), "--archive-superseded", str(tmp_path / "old.jsonl"),
+                 "--archive-heads", "linear"]) == 0
+    out = capsys.readouterr().out
+    assert "moved 2 row(s)" in out and "linear / air_temperature / wrap: 2 row(s)" in out
+    assert "†" not in (runs.parent / "leaderboard.md").read_text()
+
+
+def test_rows_of_weights_the_encoder_no_longer_loads_are_archived(tmp_path):
+    """A re-shipped checkpoint under the same name: rows of the old weights (not yet re-run)
+    leave runs.jsonl; rows of the current weights and of weight-free encoders stay."""
+    run_grid(["air_temperature"], ["csp-bm", "wrap"], ["linear"], ["random"], 1, results_dir=tmp_path, **KW)
+    path = tmp_path / "runs.jsonl"
+    rows = [json.loads(ln) for ln in path.read_bytes().splitlines()]
+    old = json.loads(json.dumps(next(r for r in rows if r["encoder"] == "csp-bm")))
+    old["identity"]["encoder"]["weights_sha256"] = "0" * 64  # what an earlier checkpoint would have recorded
+    old["key"], old["head"] = "old-weights-row", "mlp"  # another head: no newer setting exists for it
+    with open(path, "a") as f:
+        f.write(json.dumps(old) + "\n")
+    recs = read_records(path)
+    current, unknown = current_weights(recs)
+    assert set(current) == {"csp-bm"} and unknown == []
+    assert stale_weight_keys(recs, current) == {"old-weights-row"}
+    assert stale_weight_keys(recs, current, heads={"linear"}) == set()
+    assert archive_superseded(path, tmp_path / "old.jsonl", stale_weights=False)[0] == []
+    moved, kept = archive_superseded(path, tmp_path / "old.jsonl")
+    assert [r["key"] for r in moved] == ["old-weights-row"] and kept == 2
+    assert [r["key"] for r in read_records(tmp_path / "old.jsonl")] == ["old-weights-row"]
