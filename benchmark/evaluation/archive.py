@@ -25,6 +25,16 @@ def _name(r: dict) -> tuple:
     return r["head"], r["split"], r["task"], r["encoder"]
 
 
+def _task_points(identity: dict) -> tuple:
+    """What decides a row's task points: name, version and the points' sha256 (rows written
+    before the options were spelled out in full have the same points under ``options: {}``);
+    the whole task identity where no checksum was recorded."""
+    t = identity.get("task") or {}
+    if t.get("points_sha256"):
+        return t.get("name"), t.get("version"), t["points_sha256"]
+    return (repr(sorted(t.items())),)
+
+
 def superseded_keys(records: list[dict], heads: set[str] | None = None) -> set[str]:
     """Keys of the records of an older setting whose display name (head, split, task, encoder)
     has a newer setting (the one with the latest timestamp, as the leaderboard shows) on the same
@@ -33,7 +43,7 @@ def superseded_keys(records: list[dict], heads: set[str] | None = None) -> set[s
 
     latest, _ = latest_by_key(drop_unscored(records))
     chosen, _ = newest_settings(latest)
-    new_task = {name: rs[0]["identity"].get("task") for name, rs in chosen.items()}
+    new_task = {name: _task_points(rs[0]["identity"]) for name, rs in chosen.items()}
     new_seeds = {name: {r["seed"] for r in rs} for name, rs in chosen.items()}
     shown = {r["key"] for rs in chosen.values() for r in rs}
     old_seeds: dict[tuple, set] = {}
@@ -42,7 +52,7 @@ def superseded_keys(records: list[dict], heads: set[str] | None = None) -> set[s
             old_seeds.setdefault((_name(r), r["setting"]), set()).add(r["seed"])
     return {r["key"] for r in latest
             if r["key"] not in shown and (heads is None or r["head"] in heads)
-            and r["identity"].get("task") == new_task[_name(r)]
+            and _task_points(r["identity"]) == new_task[_name(r)]
             and old_seeds[_name(r), r["setting"]] <= new_seeds[_name(r)]}
 
 

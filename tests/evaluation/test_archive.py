@@ -104,3 +104,21 @@ def test_rows_of_weights_the_encoder_no_longer_loads_are_archived(tmp_path):
     moved, kept = archive_superseded(path, tmp_path / "old.jsonl")
     assert [r["key"] for r in moved] == ["old-weights-row"] and kept == 2
     assert [r["key"] for r in read_records(tmp_path / "old.jsonl")] == ["old-weights-row"]
+
+
+def test_same_points_under_older_option_spelling_are_superseded(runs, tmp_path):
+    """Rows written before task options were spelled out in full (``options: {}``) are on the
+    same points as the new rows (same points sha256): a complete re-run supersedes them."""
+    lines = runs.read_bytes().splitlines(keepends=True)
+    out = []
+    for ln in lines:
+        try:
+            r = json.loads(ln)
+        except json.JSONDecodeError:
+            out.append(ln)
+            continue
+        if r.get("ci_method") != "iid":
+            r["identity"]["task"]["options"] = {"spelled": "out"}  # same points, other spelling
+        out.append((json.dumps(r) + "\n").encode())
+    runs.write_bytes(b"".join(out))
+    assert len(archive_superseded(runs, tmp_path / "a.jsonl")[0]) == 2
