@@ -117,8 +117,9 @@ def mlp_cap_lines(records: Iterable[dict]) -> list[str]:
     return out + [""]
 
 
-def _alpha_grid(head: str) -> str:
-    return head.partition(":")[2] or "RANGE's (0.1, 1, 10)"
+def _alpha_grid(alphas: list[float]) -> str:
+    """``7 alphas, 0.001 to 1000``."""
+    return f"{len(alphas)} alphas, {min(alphas):g} to {max(alphas):g}"
 
 
 def alpha_edge_lines(records: Iterable[dict], sensitivity: Iterable[dict] = ()) -> list[str]:
@@ -154,7 +155,8 @@ def alpha_edge_lines(records: Iterable[dict], sensitivity: Iterable[dict] = ()) 
             continue
         m = m.assign(diff=m.score_wide - m.score_range,
                      edge_wide=[hp.get("alpha_at_edge") for hp in m.head_params])
-        out += [f"Sensitivity run, `{head}` (alphas {_alpha_grid(head)}) against RANGE's grid on the same "
+        out += [f"Sensitivity run, `{head}` ({_alpha_grid(m.head_params.iloc[0].get('alphas') or [np.nan])}) "
+                f"against RANGE's grid on the same "
                 f"{len(m)} cells (score = R² or accuracy, wider minus RANGE):", "",
                 "| task | cells | mean change | largest gain | largest loss | RANGE grid at an edge | wider grid at an edge |",
                 "|---|---|---|---|---|---|---|"]
