@@ -39,20 +39,34 @@ def test_unreachable_dask_scheduler_fails_before_embedding(results_dir, monkeypa
 
 
 INTERRUPT = textwrap.dedent("""
-    import sys, time
+    import sys
     from joblib.externals.loky import get_reusable_executor
     from geobench.cli import main
-    get_reusable_executor(max_workers=1).submit(time.sleep, 60)  # a pool still busy when the command ends
-    rc = main(sys.argv[1:])
+
+    def busy(marker):
+        import pathlib, time
+        pathlib.Path(marker).write_text("started")
+        time.sleep(60)
+
+    get_reusable_executor(max_workers=1).submit(busy, sys.argv[1])  # a pool still busy when the command ends
+    rc = main(sys.argv[2:])
     sys.exit(rc)
 """)
 
 
 def test_ctrl_c_during_pool_shutdown_exits_130_without_traceback(tmp_path):
-    p = subprocess.Popen([sys.executable, "-c", INTERRUPT, "leaderboard", "--results", str(tmp_path)],
+    marker = tmp_path / "worker-started"
+    p = subprocess.Popen([sys.executable, "-c", INTERRUPT, str(marker), "leaderboard", "--results", str(tmp_path)],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
-        time.sleep(8)  # the command (an error: no runs.jsonl) is long done; the pool is shutting down
+        # the Ctrl-C must come while the pool's worker runs its task (not while it is still being
+        # started, a race of this test's set-up on a loaded machine); the command itself (an error:
+        # no runs.jsonl) takes well under a second, so the pool is then shutting down
+        deadline = time.monotonic() + 60
+        while not marker.exists() and time.monotonic() < deadline and p.poll() is None:
+            time.sleep(0.1)
+        assert marker.exists(), "the pool's worker never started its task"
+        time.sleep(2)
         p.send_signal(signal.SIGINT)
         out, err = p.communicate(timeout=30)
     finally:
