@@ -13,12 +13,11 @@ re-run, or a smaller exploratory run under the same name, archives nothing.
 """
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
 from geobench.errors import InputError
-from geobench.evaluation.records import _as_record, latest_by_key, runs_lock
+from geobench.evaluation.records import latest_by_key, parse_line, runs_lock
 
 
 def _name(r: dict) -> tuple:
@@ -86,17 +85,6 @@ def stale_weight_keys(records: list[dict], current: dict[str, str | None],
             and ws[0] in current and ws[1] != current[ws[0]]}
 
 
-def _parse(lines: list[bytes]) -> list[dict | None]:
-    """Each line's record in the current layout, or None (torn, not JSON, not a record)."""
-    out = []
-    for line in lines:
-        try:
-            out.append(_as_record(json.loads(line)) if line.endswith(b"\n") else None)
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            out.append(None)
-    return out
-
-
 def archive_superseded(runs: Path, archive: Path, heads: set[str] | None = None, *, stale_weights: bool = True,
                        dry_run: bool = False) -> tuple[list[dict], int]:
     """Move the lines of superseded settings (:func:`superseded_keys`) and, with ``stale_weights``,
@@ -109,11 +97,11 @@ def archive_superseded(runs: Path, archive: Path, heads: set[str] | None = None,
     if archive.resolve() == runs.resolve():
         raise InputError(f"the archive file must not be the runs file itself ({runs}); name another file, "
                          "e.g. results/archive/superseded.jsonl")
-    current = current_weights([r for r in _parse(runs.read_bytes().splitlines(keepends=True)) if r])[0] \
+    current = current_weights([r for r in map(parse_line, runs.read_bytes().splitlines(keepends=True)) if r])[0] \
         if stale_weights else {}
     with runs_lock(runs):
         lines = runs.read_bytes().splitlines(keepends=True)
-        parsed = _parse(lines)
+        parsed = [parse_line(ln) for ln in lines]
         recs = [r for r in parsed if r is not None]
         old = superseded_keys(recs, heads) | (stale_weight_keys(recs, current, heads) if stale_weights else set())
         gone = [r is not None and r["key"] in old for r in parsed]

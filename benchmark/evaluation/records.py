@@ -241,22 +241,25 @@ def read_records(path: Path, *, warn: bool = True) -> list[dict[str, Any]]:
     out, bad = [], 0
     with open(path, "rb") as f:
         for line in f:
-            if not line.endswith(b"\n"):
-                bad += 1
-                continue
-            try:
-                r = json.loads(line)
-            except (json.JSONDecodeError, UnicodeDecodeError):
-                bad += 1
-                continue
-            rec = _as_record(r)
-            if rec is None:  # valid JSON but not a result row (a foreign tool, a hand edit)
+            rec = parse_line(line)
+            if rec is None:
                 bad += 1
             else:
                 out.append(rec)
     if bad and warn:
         warnings.warn(f"{path}: skipped {bad} incomplete or invalid line(s)", stacklevel=2)
     return out
+
+
+def parse_line(line: bytes) -> dict[str, Any] | None:
+    """One ``runs.jsonl`` line as a record in the current layout, or None: torn (no final
+    newline), not JSON, or valid JSON but not a result row (a foreign tool, a hand edit)."""
+    if not line.endswith(b"\n"):
+        return None
+    try:
+        return _as_record(json.loads(line))
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
 
 
 REQUIRED = ("key", "task", "encoder", "head", "split", "seed")  # every layout; version 2 adds identity, setting
