@@ -75,9 +75,12 @@ def load_csp_checkpoint(path: str | Path) -> tuple[dict, dict, str]:
     return dict(hp), state, sha256_file(path)
 
 
-def csp_encode_fn(hp: dict, state: dict, dtype: str = "float64", threads: int = 2):
-    """``(n, 2) lon/lat degrees -> (n, embed_dim)``: grid features -> FFN, eval mode, float64."""
+def csp_encode_fn(hp: dict, state: dict, dtype: str = "float64", threads: int = 2, device: str = "cpu"):
+    """``(n, 2) lon/lat degrees -> (n, embed_dim)``: grid features -> FFN, eval mode, float64
+    (float32 on ``mps``), on torch ``device``."""
     import torch
+
+    from geobench.devices import torch_device
 
     from .satclip.towers import GridFFNLocationEncoder, grid_input
 
@@ -88,14 +91,16 @@ def csp_encode_fn(hp: dict, state: dict, dtype: str = "float64", threads: int = 
         net.load_state_dict(state)
     except RuntimeError as e:
         raise CheckpointError(f"CSP checkpoint weights do not fit the network: {e}") from e
-    net = net.double().eval()
+    dev = torch_device(device)
+    work = torch.float32 if device == "mps" else torch.float64
+    net = net.to(device=dev, dtype=work).eval()
     out_dt = np.dtype(dtype)
 
     def fn(x: np.ndarray) -> np.ndarray:
         g = torch.from_numpy(grid_input(x, int(hp["frequency_num"]), float(hp["min_radius"]), float(hp["max_radius"]),
                                         dtype=np.float64))
         with torch.no_grad(), torch_threads(threads):
-            return net(g).numpy().astype(out_dt, copy=False)
+            return net(g.to(device=dev, dtype=work)).cpu().numpy().astype(out_dt, copy=False)
 
     return fn
 
@@ -103,31 +108,33 @@ def csp_encode_fn(hp: dict, state: dict, dtype: str = "float64", threads: int = 
 @register_encoder("csp", kind="architecture", citation=CSP_CITATION, license="MIT",
                   description="CSP: Space2Vec-grid + FFN location encoder (256-d) for a checkpoint given by ckpt=PATH "
                               "(e.g. from `geobench pretrain csp`)")
-def csp_encoder(*, ckpt: str = "", dtype: str = "float64", batch_size: int = 65536) -> ArrayEncoder:
+def csp_encoder(*, ckpt: str = "", dtype: str = "float64", batch_size: int = 65536, device: str = "cpu") -> ArrayEncoder:
     """CSP location encoder from ``ckpt=PATH`` (required; the checkpoint trained here is ``csp-bm``)."""
     if not ckpt:
         raise InputError("csp needs its weights: csp:ckpt=PATH (e.g. one written by `geobench pretrain csp`). "
                          "The checkpoint trained here on Blue Marble is csp-bm")
     # a user checkpoint: its training data and selection are unknown here
     return _csp_from(Path(ckpt).expanduser(), dtype, batch_size,
-                     {"kind": "checkpoint", "trained_on": None, "tuned_on": None})
+                     {"kind": "checkpoint", "trained_on": None, "tuned_on": None}, device)
 
 
 @register_encoder("csp-bm", kind="trained-in-repo", citation=CSP_CITATION, license="MIT",
                   trained_on=(BLUE_MARBLE,), tuned_on=lambda: shipped_tuned_on_tasks(CHECKPOINT),
                   description="CSP, weights trained here on the same Blue Marble pairs as satclip-bm: not a "
                               "released CSP model")
-def csp_bm_encoder(*, dtype: str = "float64", batch_size: int = 65536) -> ArrayEncoder:
+def csp_bm_encoder(*, dtype: str = "float64", batch_size: int = 65536, device: str = "cpu") -> ArrayEncoder:
     """CSP with the shipped checkpoint (``encoders/checkpoints/csp.ckpt``), trained here on Blue Marble;
     ``meta`` carries ``tuned_on`` / ``tuned_on_set`` from its JSON record."""
-    return _csp_from(CHECKPOINT, dtype, batch_size, tuned_on_meta(CHECKPOINT))
+    return _csp_from(CHECKPOINT, dtype, batch_size, tuned_on_meta(CHECKPOINT), device)
 
 
-def _csp_from(path: Path, dtype: str, batch_size: int, meta: dict) -> ArrayEncoder:
+def _csp_from(path: Path, dtype: str, batch_size: int, meta: dict, device: str = "cpu") -> ArrayEncoder:
     if dtype not in ("float64", "float32"):
         raise InputError(f"csp: dtype must be float64 or float32, got {dtype!r}")
     hp, state, sha = load_csp_checkpoint(path)
-    fn = csp_encode_fn(hp, state, dtype)
+    fn = csp_encode_fn(hp, state, dtype, device=device)
+    if device != "cpu":
+        meta["device"] = device
     meta.update({"weights_sha256": sha, "checkpoint": str(path), "dtype": dtype,
                  **{k: hp[k] for k in ("frequency_num", "min_radius", "max_radius", "capacity", "num_hidden_layers")}})
     return ArrayEncoder("csp", int(hp["embed_dim"]), fn, meta, batch_size=int(batch_size))

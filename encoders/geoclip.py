@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from geobench.coords import validate_lonlat
+from geobench.devices import torch_device
 from geobench.encoding import register_encoder
 from geobench.errors import CheckpointError
 from geobench.threads import default_threads, limit_threads
@@ -112,7 +113,7 @@ def forward_latlon(latlon, sd: dict):
     import torch
 
     x = equal_earth_projection(latlon)
-    out = torch.zeros(latlon.shape[0], 512)
+    out = torch.zeros(latlon.shape[0], 512, device=latlon.device)
     for i in range(N_CAPSULES):
         out += _capsule(x, sd, i)
     return out
@@ -131,6 +132,7 @@ class GeoCLIPEncoder:
     dim: int = 512
     batch_size: int = 8192
     threads: int = 0  # 0: $GEOBENCH_THREADS (default 2)
+    device: str = "cpu"  # torch device (cuda, mps: untested here, not bit-identical to cpu)
 
     def encode(self, lonlat: np.ndarray) -> np.ndarray:
         import torch
@@ -141,10 +143,12 @@ class GeoCLIPEncoder:
         n = latlon.shape[0]
         out = np.empty((n, self.dim), dtype=np.float32)
         starts = range(0, n, self.batch_size)
+        dev = torch_device(self.device)
+        sd = self.state_dict if self.device == "cpu" else {k: v.to(dev) for k, v in self.state_dict.items()}
         with torch.no_grad(), limit_threads(self.threads or default_threads()):
             for s in tqdm(starts, desc="embed geoclip", leave=False, disable=len(starts) < 4):
-                batch = torch.from_numpy(latlon[s : s + self.batch_size])
-                out[s : s + batch.shape[0]] = forward_latlon(batch, self.state_dict).numpy()
+                batch = torch.from_numpy(latlon[s : s + self.batch_size]).to(dev)
+                out[s : s + batch.shape[0]] = forward_latlon(batch, sd).cpu().numpy()
         return out
 
 
@@ -157,8 +161,9 @@ class GeoCLIPEncoder:
     trained_on=("MP-16 (Flickr)",),
     description="GeoCLIP location tower (Equal Earth + 3 RFF capsules), official geoclip==1.3.0 weights, 512-d",
 )
-def geoclip() -> GeoCLIPEncoder:
-    """GeoCLIP location encoder with the official weights; (lon, lat) in, (n, 512) float32 out."""
+def geoclip(*, device: str = "cpu") -> GeoCLIPEncoder:
+    """GeoCLIP location encoder with the official weights; (lon, lat) in, (n, 512) float32 out,
+    computed on torch ``device``."""
     from geobench import data
 
     path = data.fetch(WEIGHTS_NAME)
@@ -166,7 +171,9 @@ def geoclip() -> GeoCLIPEncoder:
     meta = {"weights_sha256": data.get_declared(WEIGHTS_NAME).sha256, "weights": WEIGHTS_NAME,
             "source": "pypi:geoclip==1.3.0:geoclip/model/weights/location_encoder_weights.pth",
             "sigmas": list(SIGMAS), "normalized": False}
-    return GeoCLIPEncoder(state_dict=sd, meta=meta)
+    if device != "cpu":
+        meta["device"] = device
+    return GeoCLIPEncoder(state_dict=sd, meta=meta, device=device)
 
 
 __all__ = ["GeoCLIPEncoder", "equal_earth_projection", "forward_latlon", "load_weights", "geoclip",

@@ -16,10 +16,10 @@ from pathlib import Path
 
 from geobench.evaluation.records import default_results_dir
 
-# `geobench reproduce` defaults: the full grid (5 seeds, all heads, all encoders, all tasks and
-# split kinds, on a joblib pool)
-GRID_DEFAULTS = {"task": ["all"], "split": ["all"], "encoder": ["all"], "head": ["linear", "mlp", "lightgbm"],
-                 "seeds": 5, "executor": "joblib", "results": "results"}
+# `geobench reproduce` defaults: the declared profile's grid (its heads, encoders and seeds;
+# every task and split kind), on a joblib pool
+GRID_DEFAULTS = {"task": ["all"], "split": ["all"], "encoder": None, "head": None, "seeds": None,
+                 "executor": "joblib", "results": "results"}
 
 
 def add_run_args(p: argparse.ArgumentParser, *, grid: bool = False) -> None:
@@ -28,14 +28,18 @@ def add_run_args(p: argparse.ArgumentParser, *, grid: bool = False) -> None:
     p.add_argument("--task", nargs="+", default=["all"],
                    help="a subset of the grid's tasks (the offline tasks, plus external-data tasks whose data "
                    "folder is set)" if grid else "task names, comma/space separated, or 'all' (offline tasks)")
-    p.add_argument("--encoder", nargs="+", required=not grid, help="encoder specs, e.g. wrap sh:L=40, or 'all'")
+    p.add_argument("--encoder", nargs="+", required=not grid,
+                   help="a subset of the profile's encoders (canonical specs, e.g. wrap sh:L=40)" if grid
+                   else "encoder specs, e.g. wrap sh:L=40, or 'all'")
     p.add_argument("--head", nargs="+", default=["linear"],
-                   help="head specs: linear, mlp, lightgbm, constant, with options as for encoders (mlp:max_epochs=50), or 'all'")
+                   help="a subset of the profile's heads" if grid else
+                   "head specs: linear, mlp, lightgbm, constant, with options as for encoders (mlp:max_epochs=50), or 'all'")
     p.add_argument("--split", nargs="+", default=["random"],
                    help="a subset of the grid's split kinds: random, spatial_block, continent" if grid
                    else ("random[:duplicates=grouped] | spatial_block[:deg=10][:buffer=KM] | continent[:Africa][:fewshot=0.01]; "
                          "any takes :seed=N (split seed)"))
-    p.add_argument("--seeds", type=int, default=3, help="number of seeds (0..N-1)")
+    p.add_argument("--seeds", type=int, default=3,
+                   help="at most this many seeds per block of the profile" if grid else "number of seeds (0..N-1)")
     p.add_argument("--results", default=str(default_results_dir()),
                    help="results folder (reproduce: the reference grid in results/)" if grid else
                    "results folder (default: $GEOBENCH_RESULTS or geobench-results)")
@@ -52,6 +56,10 @@ def add_run_args(p: argparse.ArgumentParser, *, grid: bool = False) -> None:
                    "of the task's block size: 10 degrees, 2 for median_income, 1 for california_housing; a "
                    "spatial_block split's own deg), block:deg=D, or iid (one by one; too narrow under spatial "
                    "correlation)")
+    p.add_argument("--device", default="cpu", choices=["cpu", "cuda", "mps"],
+                   help="torch device of the MLP head and the torch encoders (SatCLIP, CSP, GeoCLIP); GPU results "
+                   "are not bit-identical to CPU ones (the device is part of the cell's identity) and the GPU "
+                   "path is untested")
 
 
 class _GridHelp(argparse.ArgumentDefaultsHelpFormatter):
@@ -70,9 +78,14 @@ def add_run_parser(sub) -> None:
 
 
 def add_reproduce_parser(sub) -> None:
-    p = sub.add_parser("reproduce", help="the full reproduction grid (resumable)", formatter_class=_GridHelp,
-                       description="Run the reproduction grid (resumable: finished cells are skipped), then write "
-                       "the leaderboard and figures under --results and the results page (--page).")
+    from geobench.evaluation.profiles import PROFILES, describe
+
+    profiles = " ".join(f"Profile {name!r}: {describe(p)}." for name, p in PROFILES.items())
+    p = sub.add_parser("reproduce", help="the declared reproduction grid (resumable)", formatter_class=_GridHelp,
+                       description="Run the declared reproduction grid (resumable: finished cells are skipped; a "
+                       "progress line with an ETA each minute), then write the leaderboard and figures under "
+                       "--results and the results page (--page). Every task and split kind of the grid; "
+                       f"{profiles}")
     add_run_args(p, grid=True)
     p.set_defaults(func=cmd_reproduce, **GRID_DEFAULTS)
     p.add_argument("--page", default=None, help="the results page to write (default: docs/results.md next to the "
@@ -84,6 +97,10 @@ def add_reproduce_parser(sub) -> None:
     p.add_argument("--allow-dirty", action="store_true", help="run cells even if the geobench sources have "
                    "uncommitted changes (each record then carries provenance.git_diff_sha256, the hash of "
                    "the diff)")
+    p.add_argument("--dry-run", action="store_true", help="print the declared cells and how many are still to "
+                   "run, per head and task, and exit")
+    p.add_argument("--profile", default="paper", help="the declared grid to run (see geobench.evaluation.profiles; "
+                   "--head, --encoder, --seeds, --task and --split narrow it)")
 
 
 def _runner_options(args) -> dict:
@@ -93,7 +110,7 @@ def _runner_options(args) -> dict:
     return dict(results_dir=Path(args.results), force=args.force, executor=args.executor, n_jobs=args.jobs,
                 scheduler=args.scheduler, tune=args.tune, tracking_uri=args.tracking_uri,
                 task_options={"n_points": args.n_points} if args.n_points else None, n_boot=args.bootstrap,
-                command=command_line(), plugins=args.plugin, ci=args.ci)
+                command=command_line(), plugins=args.plugin, ci=args.ci, device=args.device)
 
 
 def note_ignored_n_points(args) -> None:
@@ -161,9 +178,10 @@ def _check_names(kind: str, names: list[str], valid) -> list[str]:
 
 
 def cmd_reproduce(args) -> int:
-    """Run (resumably) the grid, task by task, then regenerate every report artefact."""
+    """Run (resumably) the profile's grid, task by task, with a progress line and an ETA; log the
+    run's measured wall time in ``results/reproduce_log.jsonl``; regenerate every report artefact."""
     from geobench.errors import GeobenchError
-    from geobench.evaluation.grid import SPLIT_KINDS, grid_plan, reproduce_tasks
+    from geobench.evaluation.grid import SPLIT_KINDS, reproduce_tasks
     from geobench.evaluation.plan import expand
     from geobench.evaluation.runner import run_grid
     from geobench.provenance import require_clean_tree
@@ -179,28 +197,133 @@ def cmd_reproduce(args) -> int:
         _require_external_data(t)
     tasks = _check_names("reproducible task", tasks, reproduce_tasks())
     kinds = _check_names("reproduce split kind", expand(args.split, lambda: list(SPLIT_KINDS)), SPLIT_KINDS)
-    if not args.report_only and not args.allow_dirty:
-        require_clean_tree()  # records from uncommitted code cannot be traced to a commit
-    n_run = 0
-    failed = []
-    for task, splits in ([] if args.report_only else grid_plan(tasks)):
-        splits = [s for s in splits if s.split(":")[0] in kinds]
-        if not splits:
-            continue
+    n_run, failed = 0, []
+    if not args.report_only:
+        if not args.allow_dirty and not args.dry_run:
+            require_clean_tree()  # records from uncommitted code cannot be traced to a commit
+        runs = _profile_runs(args, tasks, kinds)
+        progress = _progress(args, runs)
+        if args.dry_run:
+            for (head, task), n in sorted(progress.pending.items()):
+                print(f"  to run: {head:<9} {task:<20} {n} cell(s)")
+            return 0
+        _log_segment(results, None)  # the checkpoint of a run killed without warning, before it is overwritten
+        progress.on_line = _checkpoint_segment(results, args, t0)
         try:
-            res = run_grid([task], args.encoder, args.head, splits, args.seeds, **_runner_options(args))
-        except GeobenchError as e:  # report, and go on with the other tasks
-            print(f"{task}: FAILED: {e}", flush=True)
-            failed.append(task)
-            continue
-        n_run += len(res.records)
-        print(f"{task}: {len(res.records)} cell(s) run, {res.skipped} already done, {res.wall_seconds:.0f}s",
-              flush=True)
+            for task, heads, encoders, splits, seeds in runs:
+                try:
+                    res = run_grid([task], encoders, heads, splits, seeds, on_cell=progress.cell_done,
+                                   **_runner_options(args))
+                except GeobenchError as e:  # report, and go on with the other tasks
+                    print(f"{task}: FAILED: {e}", flush=True)
+                    failed.append(task)
+                    continue
+                n_run += len(res.records)
+                print(f"{task} ({'/'.join(heads)}): {len(res.records)} cell(s) run, {res.skipped} already done, "
+                      f"{res.wall_seconds:.0f}s", flush=True)
+        finally:
+            print(progress.summary(), flush=True)
+            _log_segment(results, _segment_row(args, progress, time.perf_counter() - t0))
     if not args.no_report:
         _write_report(results, page)
     print(f"reproduce: {n_run} cell(s) run; total wall time {time.perf_counter() - t0:.0f}s"
           + (f"; FAILED tasks: {', '.join(failed)}" if failed else ""))
     return 1 if failed else 0
+
+
+def _profile_runs(args, tasks: list[str], kinds: list[str]) -> list[tuple]:
+    """(task, heads, encoders, splits, seeds) of the profile narrowed by the flags, per task and block."""
+    from geobench.encoding import resolve_spec
+    from geobench.evaluation.grid import grid_plan
+    from geobench.evaluation.plan import expand
+    from geobench.evaluation.profiles import get_profile, restrict
+
+    profile = get_profile(args.profile)
+    heads = expand(args.head, lambda: sorted({h for b in profile.blocks for h in b.heads})) if args.head else None
+    encoders = [resolve_spec(e) for e in expand(args.encoder, lambda: [])] if args.encoder else None
+    if args.encoder and "all" in args.encoder:
+        encoders = None
+    blocks = restrict(profile, heads, encoders, args.seeds)
+    out = []
+    for task, splits in grid_plan(tasks):
+        for b in blocks:
+            sp = [s for s in splits if s.split(":")[0] in kinds and s.split(":")[0] in b.split_kinds]
+            if sp:
+                out.append((task, list(b.heads), list(b.encoders), sp, b.seeds))
+    return out
+
+
+def _progress(args, runs: list[tuple]):
+    """A :class:`GridProgress` over ``runs``: the cells to run, counted before any is run."""
+    from geobench.evaluation.progress import GridProgress
+    from geobench.evaluation.runner import plan_todo
+
+    opts = _runner_options(args)
+    kw = {k: opts[k] for k in ("results_dir", "force", "tune", "task_options", "n_boot", "ci", "device")}
+    pending: dict[tuple[str, str], int] = {}
+    done_before = 0
+    for task, heads, encoders, splits, seeds in runs:
+        cells, todo = plan_todo([task], encoders, heads, splits, seeds, **kw)
+        done_before += len(cells) - len(todo)
+        for c in todo:
+            key = (c.head.split(":")[0], task)
+            pending[key] = pending.get(key, 0) + 1
+    p = GridProgress(pending, done_before)
+    print(f"reproduce --profile {args.profile}: {p.total} declared cell(s), {done_before} already in "
+          f"{Path(args.results) / 'runs.jsonl'}, {p.remaining} to run", flush=True)
+    return p
+
+
+SEGMENT_LOG = "reproduce_log.jsonl"  # one JSON line per `reproduce` run: its measured wall time
+CURRENT_SEGMENT = ".reproduce_current.json"  # the running one, rewritten with each progress line
+
+
+def _segment_row(args, progress, wall_s: float, **extra) -> dict:
+    from geobench.provenance import command_line, git_commit
+
+    return {"finished_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "profile": args.profile,
+            "git_commit": git_commit(), "cells_run": progress.n_done, "cells_done_before": progress.done_before,
+            "cells_declared": progress.total, "wall_s": round(wall_s, 1), "cell_s": round(progress.cell_seconds, 1),
+            "executor": args.executor, "jobs": args.jobs, "command": command_line(), **extra}
+
+
+def _checkpoint_segment(results: Path, args, t0: float):
+    """A progress callback that keeps ``results/.reproduce_current.json`` up to date, so a run
+    killed without warning still leaves its measured time (recovered by the next run)."""
+    import json
+
+    from geobench.cache import atomic_path
+
+    def write(progress) -> None:
+        row = _segment_row(args, progress, time.perf_counter() - t0, interrupted=True)
+        with atomic_path(results / CURRENT_SEGMENT) as tmp:
+            Path(tmp).write_text(json.dumps(row, sort_keys=True))
+
+    return write
+
+
+def _log_segment(results: Path, row: dict | None) -> None:
+    """Append to ``results/reproduce_log.jsonl`` the checkpoint a killed run left (``row`` None,
+    at the start of a run), or this run's final ``row`` (at its end, replacing its own
+    checkpoint): the declared grid's wall time is the sum over the runs that built it."""
+    import json
+
+    results.mkdir(parents=True, exist_ok=True)
+    rows = []
+    current = results / CURRENT_SEGMENT
+    if current.is_file() and row is not None:
+        current.unlink()  # this run's own checkpoint: the final row replaces it
+    elif current.is_file():
+        try:
+            rows.append(json.loads(current.read_text()))
+        except ValueError:  # a torn checkpoint: its run's time is lost, say so
+            print(f"geobench: warning: {current} is unreadable; that run's wall time is not logged", flush=True)
+        current.unlink()
+    if row and row["cells_run"]:
+        rows.append(row)
+    if rows:
+        with open(results / SEGMENT_LOG, "a") as f:
+            f.write("".join(json.dumps(r, sort_keys=True) + "\n" for r in rows))
 
 
 def _write_report(results: Path, page: Path) -> None:

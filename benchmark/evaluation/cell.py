@@ -121,11 +121,12 @@ def fit_cell(job: Job) -> tuple[dict, pd.DataFrame | None]:
     head_params = dict(getattr(head, "chosen_params_", {}) or {})
     if fit_on_val:
         head_params["fit_on"] = "train+val"
-    search_s = head_params.pop("search_seconds", None)  # a timing, not a parameter
+    head_timings = dict(getattr(head, "timings_", {}) or {})  # e.g. the MLP search: timings, not parameters
     record.metrics, record.per_continent, record.head_params = {**metrics, **ceiling}, per_cont, head_params
     record.ci95, record.ci_method, record.warnings = {spec.primary_metric: ci}, ci_method, warnings_
     record.timings = {"embed_s": job.embed_seconds, "fit_s": round(fit_s, 4), "predict_s": round(pred_s, 4),
-                      "search_s": search_s, "cell_s": round(time.perf_counter() - t0, 4)}
+                      "search_s": head_timings.pop("search_s", None), **head_timings,
+                      "cell_s": round(time.perf_counter() - t0, 4)}
     record.predictions = c.predictions_file
     preds = pd.DataFrame({"row": te, "lon": df["lon"].to_numpy()[te], "lat": df["lat"].to_numpy()[te],
                           "continent": df["continent"].to_numpy()[te], "y": y[te], "pred": pred_col})

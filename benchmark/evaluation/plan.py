@@ -96,6 +96,37 @@ def options_for(task: str, task_options: dict | None) -> dict:
     return {k: v for k, v in (task_options or {}).items() if k in defaults or k == "exclude"}
 
 
+def with_device(heads: list[str], encoders: list[Any], device: str) -> tuple[list[str], list[Any]]:
+    """Head and encoder specs that run on torch ``device``: ``device=...`` added to every spec
+    whose head class or encoder factory takes a ``device`` option (the MLP head; SatCLIP, CSP,
+    GeoCLIP and the SIREN control). ``cpu``, the default, changes nothing; another device is part
+    of the spec, so of the cell's identity (GPU numbers are not bit-identical to CPU ones)."""
+    import inspect
+
+    from geobench.devices import check_device
+    from geobench.encoding.encoder import ENCODERS, EncoderEntry
+    from geobench.heads.base import HEADS
+    from geobench.registry import parse_spec
+
+    if check_device(device) == "cpu":
+        return heads, encoders
+
+    def takes_device(fn: Any) -> bool:
+        return "device" in inspect.signature(fn).parameters
+
+    def add(spec: str, fn: Any) -> str:
+        return f"{spec}:device={device}" if takes_device(fn) and "device=" not in spec else spec
+
+    new_heads = [add(h, HEADS.get(parse_spec(h)[0]).__init__) for h in heads]
+    new_encs = []
+    for e in encoders:
+        if isinstance(e, str):
+            entry = ENCODERS.get(parse_spec(e)[0])
+            e = add(e, entry.factory if isinstance(entry, EncoderEntry) else entry)
+        new_encs.append(e)
+    return new_heads, new_encs
+
+
 def plan(tasks: list[str], encoders: list[Any], heads: list[str], splits: list[str], seeds: list[int],
          *, task_options: dict | None = None, tune: bool = False, ci: str = "block") -> list[Cell]:
     """Validate every name and return the cells in (task, encoder, head, split, seed) order.

@@ -13,7 +13,7 @@ import os
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import pandas as pd
 
@@ -40,10 +40,13 @@ def run_grid(tasks: Iterable[str], encoders: Iterable[Any], heads: Iterable[str]
              n_jobs: int | None = None, scheduler: str | None = None, tune: bool = False,
              tracking_uri: str | None = None, task_options: dict | None = None,
              progress: bool = True, n_boot: int = 1000, command: str = "",
-             plugins: Iterable[str] = (), ci: str = "block") -> GridResult:
+             plugins: Iterable[str] = (), ci: str = "block", device: str = "cpu",
+             on_cell: Callable[[dict], None] | None = None) -> GridResult:
     """Run the grid; returns the records produced by this call (skipped cells are not re-run).
     ``ci``: the method of each cell's 95 % interval (``block``, the spatial block bootstrap with
-    the task's blocks, the default; ``block:deg=D``; ``iid``), part of the cell's identity."""
+    the task's blocks, the default; ``block:deg=D``; ``iid``), part of the cell's identity.
+    ``device``: the torch device of the MLP head and the torch encoders (``cpu``; see
+    :mod:`geobench.devices`). ``on_cell(record)`` is called after each record is written."""
     from geobench.cache import cache_root, remove_stale_tmp
     from geobench.evaluation.executor import check_scheduler, default_cores, run_jobs, threads_per_worker
     from geobench.reporting.tracking import Tracker
@@ -51,14 +54,8 @@ def run_grid(tasks: Iterable[str], encoders: Iterable[Any], heads: Iterable[str]
     t_start = time.perf_counter()
     results_dir = Path(results_dir) if results_dir is not None else rec.default_results_dir()
     runs_path = results_dir / "runs.jsonl"
-    seeds = list(range(seeds)) if isinstance(seeds, int) else list(dict.fromkeys(int(s) for s in seeds))
-    if not seeds:
-        raise InputError("no seeds to run: --seeds must be at least 1 (seeds run 0..N-1)")
-    cells = plan(expand(tasks, offline_tasks), expand(encoders, _all_encoders),
-                 expand(heads, lambda: ["linear", "mlp", "lightgbm"]), list(splits), seeds,
-                 task_options=task_options, tune=tune, ci=ci if n_boot else "none")  # no interval: none in the identity
-    done = set() if force else rec.done_keys(runs_path)
-    todo = [c for c in cells if c.key not in done]
+    cells, todo = plan_todo(tasks, encoders, heads, splits, seeds, results_dir=results_dir, force=force,
+                            tune=tune, task_options=task_options, n_boot=n_boot, ci=ci, device=device)
     result = GridResult(skipped=len(cells) - len(todo), keys=[c.key for c in cells])
     if not todo:
         result.wall_seconds = time.perf_counter() - t_start
@@ -84,11 +81,34 @@ def run_grid(tasks: Iterable[str], encoders: Iterable[Any], heads: Iterable[str]
             tracker.log(record, pred_path)
             result.records.append(record)
             bar.update(1)
+            if on_cell is not None:
+                on_cell(record)
     finally:
         bar.close()
         tracker.close()
     result.wall_seconds = time.perf_counter() - t_start
     return result
+
+
+def plan_todo(tasks: Iterable[str], encoders: Iterable[Any], heads: Iterable[str] = ("linear",),
+              splits: Iterable[str] = ("random",), seeds: Iterable[int] | int = 3, *,
+              results_dir: str | Path | None = None, force: bool = False, tune: bool = False,
+              task_options: dict | None = None, n_boot: int = 1000, ci: str = "block",
+              device: str = "cpu") -> tuple[list[Cell], list[Cell]]:
+    """(every planned cell, those not yet in ``results_dir/runs.jsonl``) of a grid, without running
+    anything (arguments as for :func:`run_grid`)."""
+    from geobench.evaluation.plan import with_device
+
+    results_dir = Path(results_dir) if results_dir is not None else rec.default_results_dir()
+    seeds = list(range(seeds)) if isinstance(seeds, int) else list(dict.fromkeys(int(s) for s in seeds))
+    if not seeds:
+        raise InputError("no seeds to run: --seeds must be at least 1 (seeds run 0..N-1)")
+    heads, encoders = with_device(expand(heads, lambda: ["linear", "mlp", "lightgbm"]),
+                                  expand(encoders, _all_encoders), device)
+    cells = plan(expand(tasks, offline_tasks), encoders, heads, list(splits), seeds,
+                 task_options=task_options, tune=tune, ci=ci if n_boot else "none")  # no interval: none in the identity
+    done = set() if force else rec.done_keys(results_dir / "runs.jsonl")
+    return cells, [c for c in cells if c.key not in done]
 
 
 def _all_encoders() -> list[str]:
@@ -143,4 +163,4 @@ def records_frame(records: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-__all__ = ["GridResult", "run_grid", "write_predictions", "records_frame"]
+__all__ = ["GridResult", "run_grid", "plan_todo", "write_predictions", "records_frame"]

@@ -11,28 +11,38 @@ from geobench.errors import InputError
 from geobench.heads.base import Head, carve_validation, grid, register_head
 
 LGBM_MAX_CLASSES = 20
-LGBM_DEFAULT = {"num_leaves": 31, "learning_rate": 0.05, "min_child_samples": 20,
-                "colsample_bytree": 1.0, "n_estimators": 2000}
+LGBM_DEFAULT = {"num_leaves": 31, "min_child_samples": 20, "colsample_bytree": 1.0}
 LGBM_TUNE_GRID = {"num_leaves": (15, 31, 127), "learning_rate": (0.05, 0.1), "min_child_samples": (5, 20),
-                  "colsample_bytree": (1.0,), "n_estimators": (2000,)}
+                  "colsample_bytree": (1.0,)}
 
 
 @register_head("lightgbm")
 class LightGBMHead(Head):
     """LightGBM probe: LGBMRegressor / LGBMClassifier with early stopping on the validation
-    split (``stopping_rounds`` 50, at most ``n_estimators`` rounds), ``num_threads=n_threads``,
-    ``deterministic=True``. ``tune=True`` searches ``LGBM_TUNE_GRID`` by the best validation loss.
-    Not applicable to classification with more than 20 classes (hours on 2 cores).
-    Without a validation split, 10 % of train is held out deterministically.
-    Parameters: ``params`` (dict) overrides LGBM_DEFAULT; ``stopping_rounds`` (50).
+    split (``stopping_rounds``, at most ``n_estimators`` rounds), ``num_threads=n_threads``,
+    ``deterministic=True``, row-wise histograms. ``tune=True`` searches ``LGBM_TUNE_GRID`` by the
+    best validation loss. Not applicable to classification with more than 20 classes (one tree per
+    class and round: hours on 2 cores). Without a validation split, 10 % of train is held out
+    deterministically.
+
+    Tuned for a 2-core machine (version 2; see ``results/perf.json``, section ``lightgbm``):
+    ``learning_rate`` 0.1, ``max_bin`` 63, ``stopping_rounds`` 20, ``n_estimators`` 1000. A fit
+    that early stopping did not end is flagged ``best_iteration_at_cap``. The version-1 head is
+    ``lightgbm:learning_rate=0.05:max_bin=255:n_estimators=2000:stopping_rounds=50``.
+    ``params`` (dict) overrides ``LGBM_DEFAULT`` (num_leaves, min_child_samples, colsample_bytree).
     """
 
     score_kind = "proba"
+    version = 2  # 1: learning rate 0.05, 255 bins, 50 stopping rounds, 2000 rounds
 
     def __init__(self, kind: str = "regression", *, seed: int = 0, n_threads: int = 2, tune: bool = False,
-                 n_classes: int | None = None, params: dict | None = None, stopping_rounds: int = 50) -> None:
+                 n_classes: int | None = None, params: dict | None = None, learning_rate: float = 0.1,
+                 max_bin: int = 63, n_estimators: int = 1000, stopping_rounds: int = 20) -> None:
         super().__init__(kind, seed=seed, n_threads=n_threads, tune=tune, n_classes=n_classes)
         self.params = params
+        self.learning_rate = learning_rate
+        self.max_bin = max_bin
+        self.n_estimators = n_estimators
         self.stopping_rounds = stopping_rounds
 
     @classmethod
@@ -43,9 +53,11 @@ class LightGBMHead(Head):
         return True, None
 
     def _configs(self) -> list[dict[str, Any]]:
+        base = {**LGBM_DEFAULT, "learning_rate": float(self.learning_rate), "max_bin": int(self.max_bin),
+                "n_estimators": int(self.n_estimators)}
         if self.tune and self.params is None:
-            return grid(LGBM_TUNE_GRID)
-        return [{**LGBM_DEFAULT, **(self.params or {})}]
+            return [{**base, **c} for c in grid(LGBM_TUNE_GRID)]
+        return [{**base, **(self.params or {})}]
 
     def _fit(self, X, y, X_val, y_val) -> None:
         import lightgbm as lgb
@@ -78,8 +90,11 @@ class LightGBMHead(Head):
             if best is None or val_loss < best[1]:
                 best = (cfg, val_loss, model, next(iter(res)))
         cfg, val_loss, self._model, metric = best
-        self.chosen_params_ = {**cfg, "best_iteration": int(self._model.best_iteration_ or cfg["n_estimators"]),
-                               "val_metric": metric, "val_loss": val_loss, "stopping_rounds": rounds}
+        best_it = int(self._model.best_iteration_ or cfg["n_estimators"])
+        self.chosen_params_ = {**cfg, "best_iteration": best_it, "val_metric": metric, "val_loss": val_loss,
+                               "stopping_rounds": rounds,
+                               # early stopping never fired: the round budget ended the fit
+                               "best_iteration_at_cap": best_it > int(cfg["n_estimators"]) - rounds}
 
     def _predict(self, X) -> np.ndarray:
         return self._model.predict(X, num_threads=self.n_threads)

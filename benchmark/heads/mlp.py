@@ -1,7 +1,9 @@
-"""``mlp``: a torch multilayer-perceptron probe with early stopping and a small validation search."""
+"""``mlp``: a torch multilayer-perceptron probe. Configurations are chosen by successive halving
+on the validation loss; each configuration trains until its validation loss stops improving."""
 from __future__ import annotations
 
 import math
+import time
 from typing import Any
 
 import numpy as np
@@ -15,40 +17,81 @@ MLP_DEFAULT_GRID = {"hidden": (64, 256), "depth": (1, 2), "lr": (1e-3, 1e-4),
 MLP_TUNE_GRID = {"hidden": (64, 256, 512), "depth": (1, 2, 3), "lr": (1e-3, 1e-4),
                  "weight_decay": (0.0, 1e-4, 1e-2), "dropout": (0.0, 0.2)}
 MLP_TUNE_EXTRA = 16  # tune=True: the default grid plus this many configs sampled from MLP_TUNE_GRID
+SEARCHES = ("halving", "full")
+CAPS = ("max_epochs", "max_samples")  # ``stopped_by`` values that are budget caps, not convergence
 
 
 @register_head("mlp")
 class MLPHead(Head):
     """Torch MLP probe. Inputs standardised on train; regression trains MSE on the z-scored
     target (predictions de-standardised), classification cross-entropy over the classes seen
-    in training. AdamW (decoupled weight decay), early stopping on the validation loss
-    (``patience`` epochs, best weights restored). Hyper-parameters are chosen by validation
-    loss over ``MLP_DEFAULT_GRID`` (8 configs) or, with ``tune=True``, that grid plus
-    ``MLP_TUNE_EXTRA`` configs sampled (seeded) from ``MLP_TUNE_GRID``. Without a validation
-    split, 10 % of train is held out deterministically.
+    in training. AdamW (decoupled weight decay), batches of ``batch_size`` (None: 256 up to
+    20k points, else 1024).
 
-    Parameters: ``max_epochs`` (200), ``patience`` (10), ``batch_size`` (None: 256 up to 20k points, else 1024),
-    ``max_samples`` (training samples processed per config, i.e. epochs x n, default 1.5M:
-    caps large tasks at ~15 epochs of 100k points so the default search stays ~2 min).
-    The cap binds on the 100k-point tasks; docs/results.md ("Protocol checks") counts the cells.
-    ``chosen_params_["best_epoch_at_cap"]`` is True when the chosen config stopped at the cap
-    (not by early stopping or ``max_epochs``) with its best epoch the last or next to last one:
-    more training would likely have helped; raise ``max_samples`` for such tasks.
-    ``params`` (dict: hidden, depth, lr, weight_decay, dropout) fixes one config.
-    Same seed and thread count -> bit-identical predictions.
+    **Convergence.** After every epoch the validation loss is computed; an epoch *improves* when
+    its loss is below ``best * (1 - tol)``. After ``patience`` epochs in a row without improvement
+    the learning rate is divided by 10 (like torch's ``ReduceLROnPlateau``), at most ``decays``
+    times; the next such plateau stops the configuration (``stopped_by = "converged"``), which
+    keeps the weights of its last improving epoch. ``max_epochs`` (and ``max_samples``, training
+    samples processed, None: no limit) are safety caps; a run they stop is flagged
+    ``best_epoch_at_cap`` (it had not converged).
+
+    **Search** (``search="halving"``, the default): successive halving over the configurations of
+    ``MLP_DEFAULT_GRID`` (8; with ``tune=True`` plus ``MLP_TUNE_EXTRA`` sampled from
+    ``MLP_TUNE_GRID``). Every configuration trains ``rung_epochs`` epochs; the best ``1/eta`` by
+    validation loss (ties: the earlier configuration) go on to ``rung_epochs * eta`` epochs, and
+    so on until one is left, which trains on to convergence. Each configuration has its own
+    seeded initialisation, batch order and dropout stream, so interleaving does not change it:
+    the chosen configuration's model is bit for bit the one ``params=<chosen>`` trains alone,
+    and ``timings_["chosen_fit_s"]`` (its own training time inside the search) is the cost of one
+    fit. ``search="full"`` trains every configuration to its stop (the head's version-1 search).
+    ``params`` (dict: hidden, depth, lr, weight_decay, dropout) fixes one configuration. The
+    version-1 head is ``mlp:search=full:patience=10:tol=1e-7:decays=0:max_epochs=200:max_samples=1500000``
+    (same predictions bit for bit).
+
+    Selection uses the validation split given to ``fit`` (the grid's, per seed); without one,
+    10 % of train is held out deterministically. ``device``: ``cpu`` (default), ``cuda`` or
+    ``mps``; GPU results are not bit-identical to CPU ones, and the GPU path is untested here.
+    Same seed, thread count and device -> bit-identical predictions.
     """
 
     score_kind = "proba"
+    version = 2  # 1: exhaustive 8-config search, constant lr, patience 10, 1.5M-sample cap
 
     def __init__(self, kind: str = "regression", *, seed: int = 0, n_threads: int = 2, tune: bool = False,
-                 n_classes: int | None = None, params: dict | None = None, max_epochs: int = 200,
-                 patience: int = 10, batch_size: int | None = None, max_samples: int = 1_500_000) -> None:
+                 n_classes: int | None = None, params: dict | None = None, max_epochs: int = 300,
+                 patience: int = 3, tol: float = 1e-3, decays: int = 2, batch_size: int | None = None,
+                 search: str = "halving", rung_epochs: int = 2, eta: int = 3, max_samples: int | None = None,
+                 device: str = "cpu") -> None:
         super().__init__(kind, seed=seed, n_threads=n_threads, tune=tune, n_classes=n_classes)
         self.params = params
         self.max_epochs = max_epochs
         self.patience = patience
+        self.tol = tol
+        self.decays = decays
         self.batch_size = batch_size
+        self.search = search
+        self.rung_epochs = rung_epochs
+        self.eta = eta
         self.max_samples = max_samples
+        self.device = device
+
+    def _validate_params(self) -> None:
+        super()._validate_params()
+        if self.search not in SEARCHES:
+            raise InputError(f"mlp: search must be one of {SEARCHES}, got {self.search!r}")
+        for name in ("max_epochs", "patience", "rung_epochs"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or v < 1:
+                raise InputError(f"mlp: {name} must be a positive integer, got {v!r}")
+        if not isinstance(self.decays, int) or self.decays < 0:
+            raise InputError(f"mlp: decays must be an integer >= 0, got {self.decays!r}")
+        if not isinstance(self.eta, int) or self.eta < 2:
+            raise InputError(f"mlp: eta (the halving factor) must be an integer >= 2, got {self.eta!r}")
+        if not 0 <= float(self.tol) < 1:
+            raise InputError(f"mlp: tol (relative improvement) must be in [0, 1), got {self.tol!r}")
+        if self.max_samples is not None and int(self.max_samples) < 1:
+            raise InputError(f"mlp: max_samples must be a positive integer or None, got {self.max_samples!r}")
 
     def _configs(self) -> list[dict[str, Any]]:
         if self.params is not None:
@@ -65,33 +108,20 @@ class MLPHead(Head):
             configs += [pool[i] for i in sorted(pick)]
         return configs
 
-    def _build(self, d_in: int, d_out: int, cfg: dict[str, Any]):
-        import torch.nn as nn
-
-        layers: list = []
-        width = d_in
-        for _ in range(int(cfg["depth"])):
-            layers.append(nn.Linear(width, int(cfg["hidden"])))  # a new module per layer
-            layers.append(nn.ReLU())
-            if cfg["dropout"] > 0:
-                layers.append(nn.Dropout(float(cfg["dropout"])))
-            width = int(cfg["hidden"])
-        layers.append(nn.Linear(width, d_out))
-        return nn.Sequential(*layers)
-
     def _fit(self, X, y, X_val, y_val) -> None:
-        import time
-
         import torch
 
+        from geobench.devices import torch_device
+
+        dev = torch_device(self.device)
         if X_val is None:
             tr, va = carve_validation(X.shape[0], self.seed)
             X, y, X_val, y_val = X[tr], y[tr], X[va], y[va]
         self._mu = X.mean(axis=0)
         sd = X.std(axis=0)
         self._sd = np.where(sd > 0, sd, 1.0)
-        Xt = torch.from_numpy(((X - self._mu) / self._sd).astype(np.float32))
-        Xv = torch.from_numpy(((X_val - self._mu) / self._sd).astype(np.float32))
+        Xt = torch.from_numpy(((X - self._mu) / self._sd).astype(np.float32)).to(dev)
+        Xv = torch.from_numpy(((X_val - self._mu) / self._sd).astype(np.float32)).to(dev)
         if self.kind == "regression":
             self._ymu, self._ysd = float(y.mean()), float(y.std()) or 1.0
             yt = torch.from_numpy(((y - self._ymu) / self._ysd).astype(np.float32))[:, None]
@@ -100,95 +130,74 @@ class MLPHead(Head):
         else:
             yt, yv = torch.from_numpy(y.astype(np.int64)), torch.from_numpy(y_val.astype(np.int64))
             d_out, loss_fn = int(self.classes_.size), torch.nn.functional.cross_entropy
-        n = Xt.shape[0]
-        bs = int(self.batch_size or (256 if n <= 20000 else 1024))
-        max_epochs = int(self.max_epochs)
-        patience = int(self.patience)
-        max_steps = max(1, math.ceil(int(self.max_samples) / bs))
-        results = []
-        best = None
+        bs = int(self.batch_size or (256 if Xt.shape[0] <= 20000 else 1024))
+        max_steps = math.inf if self.max_samples is None else max(1, math.ceil(int(self.max_samples) / bs))
+        data = (Xt, yt.to(dev), Xv, yv.to(dev), loss_fn, bs)
         t0 = time.perf_counter()
-        for cfg in self._configs():
-            r = self._train_one(cfg, Xt, yt, Xv, yv, d_out, loss_fn, bs, max_epochs, patience, max_steps)
-            results.append({**cfg, "val_loss": r["val_loss"], "epochs": r["epochs"], "best_epoch": r["best_epoch"],
-                            "best_epoch_at_cap": r["best_epoch_at_cap"]})
-            if best is None or r["val_loss"] < best[1]["val_loss"]:
-                best = (cfg, r)
-        self._model = best[1]["model"]
+        runs = [_Run(self._build(Xt.shape[1], d_out, cfg, dev), cfg, data, self, max_steps)
+                for cfg in self._configs()]
+        best = self._search(runs)
+        self._model = best.model
+        self._model.load_state_dict(best.best_state)
         self._model.eval()
-        self.chosen_params_ = {**best[0], "best_epoch": best[1]["best_epoch"], "val_loss": best[1]["val_loss"],
-                               "epochs": best[1]["epochs"], "best_epoch_at_cap": best[1]["best_epoch_at_cap"],
-                               "batch_size": bs, "n_configs": len(results),
-                               "search_seconds": round(time.perf_counter() - t0, 3)}
-        self.search_results_ = results
+        self.chosen_params_ = {**best.cfg, "best_epoch": best.best_epoch, "val_loss": best.best_loss,
+                               "epochs": best.epoch, "stopped_by": best.stopped_by,
+                               "best_epoch_at_cap": best.stopped_by in CAPS, "lr_decays": int(self.decays) - best.decays_left,
+                               "batch_size": bs,
+                               "n_configs": len(runs), "search": self.search,
+                               "config_epochs": int(sum(r.epoch for r in runs))}
+        self.search_results_ = [{**r.cfg, "val_loss": r.best_loss, "epochs": r.epoch, "best_epoch": r.best_epoch,
+                                 "stopped_by": r.stopped_by} for r in runs]
+        self.timings_ = {"search_s": round(time.perf_counter() - t0, 3), "chosen_fit_s": round(best.seconds, 3)}
 
-    def _train_one(self, cfg, Xt, yt, Xv, yv, d_out, loss_fn, bs, max_epochs, patience, max_steps):
+    def _search(self, runs: list["_Run"]) -> "_Run":
+        """Train the runs as ``search`` says; return the chosen one (lowest validation loss, first on ties)."""
+        if self.search == "full" or len(runs) == 1:
+            for r in runs:
+                r.advance(int(self.max_epochs))
+            return min(runs, key=_loss)  # min keeps the first of equal losses
+        alive, until = list(runs), int(self.rung_epochs)
+        while len(alive) > 1:
+            for r in alive:
+                r.advance(until)
+            alive = sorted(alive, key=_loss)[: max(1, math.ceil(len(alive) / int(self.eta)))]
+            until *= int(self.eta)
+        alive[0].advance(int(self.max_epochs))
+        return alive[0]
+
+    def _build(self, d_in: int, d_out: int, cfg: dict[str, Any], dev):
+        """The network of ``cfg``, its initial weights drawn from ``seed`` (the global torch RNG is
+        left as it was)."""
         import torch
+        import torch.nn as nn
 
-        # Seed init and dropout without disturbing the caller's global torch RNG state.
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.seed)
-            return self._train_seeded(cfg, Xt, yt, Xv, yv, d_out, loss_fn, bs, max_epochs, patience, max_steps)
-
-    def _train_seeded(self, cfg, Xt, yt, Xv, yv, d_out, loss_fn, bs, max_epochs, patience, max_steps):
-        import torch
-
-        gen = torch.Generator().manual_seed(self.seed)
-        model = self._build(Xt.shape[1], d_out, cfg)
-        kw = {"lr": float(cfg["lr"]), "weight_decay": float(cfg["weight_decay"])}
-        try:  # the fused CPU kernel (torch >= 2.4) takes ~25 % less time per step than the for-loop version
-            opt = torch.optim.AdamW(model.parameters(), fused=True, **kw)
-        except (RuntimeError, TypeError):
-            opt = torch.optim.AdamW(model.parameters(), **kw)
-        n = Xt.shape[0]
-        best_loss, best_state, best_epoch, bad, steps, epoch, at_cap = math.inf, None, 0, 0, 0, 0, False
-        for epoch in range(1, max_epochs + 1):
-            model.train()
-            perm = torch.randperm(n, generator=gen)
-            for s in range(0, n, bs):
-                idx = perm[s : s + bs]
-                opt.zero_grad(set_to_none=True)
-                loss = loss_fn(model(Xt[idx]), yt[idx])
-                loss.backward()
-                opt.step()
-                steps += 1
-            vl = self._eval_loss(model, Xv, yv, loss_fn)
-            if vl < best_loss - 1e-7 * abs(best_loss) or best_state is None:
-                best_loss, best_epoch, bad = vl, epoch, 0
-                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-            else:
-                bad += 1
-            if bad >= patience or not math.isfinite(vl):
-                break
-            if steps >= max_steps:
-                at_cap = epoch < max_epochs  # stopped by the sample cap, not by max_epochs
-                break
-        model.load_state_dict(best_state)
-        return {"model": model, "val_loss": float(best_loss), "epochs": epoch, "best_epoch": best_epoch,
-                "best_epoch_at_cap": bool(at_cap and best_epoch >= epoch - 1)}
-
-    @staticmethod
-    def _eval_loss(model, Xv, yv, loss_fn) -> float:
-        import torch
-
-        model.eval()
-        total, n = 0.0, Xv.shape[0]
-        with torch.no_grad():
-            for s in range(0, n, 8192):
-                total += float(loss_fn(model(Xv[s : s + 8192]), yv[s : s + 8192], reduction="sum"))
-        return total / n
+            layers: list = []
+            width = d_in
+            for _ in range(int(cfg["depth"])):
+                layers.append(nn.Linear(width, int(cfg["hidden"])))  # a new module per layer
+                layers.append(nn.ReLU())
+                if cfg["dropout"] > 0:
+                    layers.append(nn.Dropout(float(cfg["dropout"])))
+                width = int(cfg["hidden"])
+            layers.append(nn.Linear(width, d_out))
+            model = nn.Sequential(*layers).to(dev)
+            rng_state = torch.get_rng_state()  # where this run's dropout stream starts
+        return model, rng_state
 
     def _forward(self, X) -> np.ndarray:
         import torch
 
+        dev = next(self._model.parameters()).device
         Xt = torch.from_numpy(((X - self._mu) / self._sd).astype(np.float32))
         outs = []
         with torch.no_grad():
             for s in range(0, Xt.shape[0], 8192):
-                o = self._model(Xt[s : s + 8192])
+                o = self._model(Xt[s : s + 8192].to(dev))
                 if self.kind == "classification":
                     o = torch.softmax(o, dim=1)
-                outs.append(o.numpy().astype(np.float64))
+                outs.append(o.cpu().numpy().astype(np.float64))
         return np.concatenate(outs) if outs else np.zeros((0, 1))
 
     def _predict(self, X) -> np.ndarray:
@@ -203,3 +212,90 @@ class MLPHead(Head):
 
         return float(torch.sqrt(sum((p.detach() ** 2).sum() for n_, p in self._model.named_parameters()
                                     if n_.endswith("weight"))))
+
+
+def _loss(run: "_Run") -> float:
+    """A run's best validation loss for ranking (a diverged run's NaN ranks last)."""
+    return run.best_loss if math.isfinite(run.best_loss) else math.inf
+
+
+class _Run:
+    """One configuration's training, advanced epoch by epoch. It owns its batch-order generator
+    and its global-RNG state (dropout), so runs can be interleaved without changing any of them."""
+
+    def __init__(self, built, cfg: dict[str, Any], data: tuple, head: MLPHead, max_steps: float) -> None:
+        import torch
+
+        self.model, self.rng_state = built
+        self.cfg = cfg
+        self.Xt, self.yt, self.Xv, self.yv, self.loss_fn, self.bs = data
+        self.tol, self.patience, self.max_epochs = float(head.tol), int(head.patience), int(head.max_epochs)
+        self.decays_left = int(head.decays)
+        self.max_steps = max_steps
+        self.gen = torch.Generator().manual_seed(head.seed)
+        kw = {"lr": float(cfg["lr"]), "weight_decay": float(cfg["weight_decay"])}
+        try:  # the fused kernel (torch >= 2.4) takes ~25 % less time per step than the for-loop version
+            self.opt = torch.optim.AdamW(self.model.parameters(), fused=True, **kw)
+        except (RuntimeError, TypeError):
+            self.opt = torch.optim.AdamW(self.model.parameters(), **kw)
+        self.best_loss, self.best_state, self.best_epoch = math.inf, None, 0
+        self.bad = self.steps = self.epoch = 0
+        self.stopped_by: str | None = None
+        self.seconds = 0.0
+
+    def advance(self, until: int) -> None:
+        """Train epochs until epoch ``until`` or until the run stops."""
+        import torch
+
+        t0 = time.perf_counter()
+        with torch.random.fork_rng(devices=[]):
+            torch.set_rng_state(self.rng_state)
+            while self.stopped_by is None and self.epoch < until:
+                self._epoch()
+            self.rng_state = torch.get_rng_state()
+        self.seconds += time.perf_counter() - t0
+
+    def _epoch(self) -> None:
+        import torch
+
+        self.epoch += 1
+        model, n = self.model, self.Xt.shape[0]
+        model.train()
+        perm = torch.randperm(n, generator=self.gen).to(self.Xt.device)
+        for s in range(0, n, self.bs):
+            idx = perm[s : s + self.bs]
+            self.opt.zero_grad(set_to_none=True)
+            loss = self.loss_fn(model(self.Xt[idx]), self.yt[idx])
+            loss.backward()
+            self.opt.step()
+            self.steps += 1
+        vl = self._val_loss()
+        if self.best_state is None or vl < self.best_loss - self.tol * abs(self.best_loss):
+            self.best_loss, self.best_epoch, self.bad = vl, self.epoch, 0
+            self.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        else:
+            self.bad += 1
+        if self.bad >= self.patience and self.decays_left and math.isfinite(vl):
+            self.decays_left -= 1
+            self.bad = 0
+            for group in self.opt.param_groups:
+                group["lr"] *= 0.1
+        if not math.isfinite(vl):
+            self.stopped_by = "non-finite"
+        elif self.bad >= self.patience:
+            self.stopped_by = "converged"
+        elif self.steps >= self.max_steps:
+            self.stopped_by = "max_samples"
+        elif self.epoch >= self.max_epochs:
+            self.stopped_by = "max_epochs"
+
+    def _val_loss(self) -> float:
+        import torch
+
+        self.model.eval()
+        total, n = 0.0, self.Xv.shape[0]
+        with torch.no_grad():
+            for s in range(0, n, 8192):
+                total += float(self.loss_fn(self.model(self.Xv[s : s + 8192]), self.yv[s : s + 8192],
+                                            reduction="sum"))
+        return total / n

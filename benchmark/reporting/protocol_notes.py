@@ -1,7 +1,7 @@
 """Results-page sections about the probe protocol, computed from the records: hold-out errors in
 the target's own unit against the ``constant`` reference, how often the linear head's alpha sat
 at the edge of its grid (and what a wider grid changes), and how often the MLP search stopped
-at its sample cap. Only the newest setting of each display name counts, as in the leaderboard.
+at a budget cap. Only the newest setting of each display name counts, as in the leaderboard.
 """
 from __future__ import annotations
 
@@ -15,15 +15,9 @@ from geobench.evaluation.grid import in_plan
 from geobench.reporting.leaderboard import newest_records
 
 
-def mlp_defaults() -> tuple[int, int]:
-    """The MLP head's default ``max_samples`` and ``max_epochs``: where its sample cap binds for
-    rows written before ``best_epoch_at_cap`` was recorded."""
-    import inspect
-
-    from geobench.heads.mlp import MLPHead
-
-    p = inspect.signature(MLPHead.__init__).parameters
-    return int(p["max_samples"].default), int(p["max_epochs"].default)
+# The version-1 MLP head's caps (1.5M training samples per configuration, 200 epochs): where its
+# sample cap bound for rows written before ``best_epoch_at_cap`` was recorded.
+V1_MAX_SAMPLES, V1_MAX_EPOCHS = 1_500_000, 200
 
 
 def newest_ok(records: Iterable[dict]) -> pd.DataFrame:
@@ -79,35 +73,36 @@ def holdout_error_lines(records: Iterable[dict], head: str = "linear", digits: i
 
 
 def mlp_at_cap(row: pd.Series, max_samples: int | None = None, max_epochs: int | None = None) -> bool | None:
-    """Whether an MLP record's chosen configuration stopped at the sample cap with its best epoch
-    the last or next-to-last one. Read from ``head_params.best_epoch_at_cap`` where recorded;
-    for older rows derived exactly from ``n_train``, the batch size and ``best_epoch`` under the
-    cap (default: the head's defaults; the cap's epoch is ``ceil(max_steps / steps_per_epoch)``);
-    None if unknown."""
+    """Whether an MLP record's chosen configuration stopped at a budget cap before converging.
+    Read from ``head_params.best_epoch_at_cap`` where recorded; for older (version-1) rows derived
+    exactly from ``n_train``, the batch size and ``best_epoch`` under the version-1 caps (the
+    sample cap's epoch is ``ceil(max_steps / steps_per_epoch)``; at the cap means the best epoch
+    was the last or next-to-last one); None if unknown."""
     hp = row["head_params"]
     if "best_epoch_at_cap" in hp:
         return bool(hp["best_epoch_at_cap"])
     bs, best, n = hp.get("batch_size"), hp.get("best_epoch"), row["n_train"]
     if not (bs and best and n):
         return None
-    d_samples, d_epochs = mlp_defaults()
-    max_samples, max_epochs = max_samples or d_samples, max_epochs or d_epochs
+    max_samples, max_epochs = max_samples or V1_MAX_SAMPLES, max_epochs or V1_MAX_EPOCHS
     cap_epoch = math.ceil(math.ceil(max_samples / bs) / math.ceil(n / bs))
     return bool(cap_epoch < max_epochs and best >= cap_epoch - 1)
 
 
 def mlp_cap_lines(records: Iterable[dict]) -> list[str]:
-    """How many MLP cells stopped at the sample cap while still improving, by training size."""
+    """How many MLP cells stopped at a budget cap while still improving, by training size."""
     df = newest_ok(records)
     df = df[df["head"] == "mlp"] if not df.empty else df
     if df.empty:
         return []
     df = df.assign(at_cap=[mlp_at_cap(r) for _, r in df.iterrows()], large=df.n_train >= 20_000)
     known = df[df.at_cap.notna()]
-    out = ["### The MLP's sample cap", "",
-           f"The MLP head trains each configuration on at most `max_samples` = {mlp_defaults()[0]:,} training "
-           "samples (epochs × points). A cell counts as *at the cap* when its chosen configuration stopped there "
-           "with its best epoch the last or next-to-last one, so more training would likely have helped.", "",
+    out = ["### The MLP's budget caps", "",
+           "The MLP head trains each configuration until its validation loss stops improving (see its "
+           "docstring), with `max_epochs` as a safety cap. A cell counts as *at the cap* when its chosen "
+           "configuration was stopped by a cap before it converged, so more training would likely have helped. "
+           f"Rows of the version-1 head (a cap of {V1_MAX_SAMPLES:,} training samples per configuration) are "
+           "judged by their best epoch: at the cap when it was the last or next-to-last one.", "",
            "| training points | MLP cells | at the cap | share |", "|---|---|---|---|"]
     for large, g in known.groupby("large"):
         k = int(g.at_cap.astype(bool).sum())

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pandas as pd
 
 from geobench.errors import DataError
 
@@ -30,33 +29,6 @@ def narrative_sections(path: Path | None = None) -> dict[str, str]:
         title, _, body = block.partition("\n")
         out[title.strip()] = f"## {title.strip()}\n{body.rstrip()}\n"
     return out
-
-
-def coverage_lines(records: list[dict]) -> list[str]:
-    """What was run, per head: tasks, encoders, split kinds, seeds and cells (latest rows only)."""
-    from geobench.evaluation.grid import reproduce_tasks
-    from geobench.evaluation.records import latest_by_key
-
-    latest, _ = latest_by_key(records)
-    df = pd.DataFrame([{"head": r["head"], "task": r["task"], "encoder": r["encoder"], "seed": r["seed"],
-                        "kind": r["split"].split(":")[0], "status": r.get("status")} for r in latest])
-    if df.empty:
-        return []
-    lines = ["## Coverage", "", "| head | cells ok | not applicable | tasks | encoders | split kinds | seeds per cell |",
-             "|---|---|---|---|---|---|---|"]
-    for head, g in df.groupby("head"):
-        n_seeds = g[g.status == "ok"].groupby(["task", "encoder", "kind"]).seed.nunique()
-        if n_seeds.empty:
-            seeds = "–"
-        else:
-            seeds = f"{n_seeds.min()}–{n_seeds.max()}" if n_seeds.min() != n_seeds.max() else f"{n_seeds.min()}"
-        n_all = len(reproduce_tasks())
-        tasks = ", ".join(sorted(g.task.unique())) if g.task.nunique() < n_all else f"all {n_all}"
-        encs = ", ".join(f"`{e}`" for e in sorted(g.encoder.unique())) if g.encoder.nunique() < 10 \
-            else f"{g.encoder.nunique()}"
-        lines.append(f"| {head} | {int((g.status == 'ok').sum())} | {int((g.status == 'not_applicable').sum())} | "
-                     f"{tasks} | {encs} | {', '.join(sorted(g.kind.unique()))} | {seeds} |")
-    return lines + [""]
 
 
 def figure_lines(results: Path, page_dir: Path) -> list[str]:
@@ -94,6 +66,7 @@ def write_results_md(results: Path, out: Path) -> Path:
     tasks' points."""
     from geobench.evaluation.records import read_records
     from geobench.reporting.comparison import comparison_markdown, comparison_table
+    from geobench.reporting.coverage import coverage_lines
     from geobench.reporting.differences import differences_lines
     from geobench.reporting.findings import findings
     from geobench.reporting.leaderboard import markdown, summarize

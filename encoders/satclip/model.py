@@ -181,20 +181,25 @@ def forward_siren_state(x: torch.Tensor, state: dict[str, torch.Tensor], num_lay
 
 
 def siren_encode_fn(state: dict, num_layers: int, L: int, *, harmonics_calculation: str = "analytic",
-                    dtype: str = "float64", threads: int = 2, sh: str = "exact"):
+                    dtype: str = "float64", threads: int = 2, sh: str = "exact", device: str = "cpu"):
     """A function ``(n, 2) lon/lat degrees -> (n, embed_dim)`` for :class:`geobench.encoding.ArrayEncoder`.
 
-    Computes in float64 (weights cast up) with ``no_grad`` and at most ``threads`` torch
-    threads, then casts to ``dtype``. ``sh``: see :func:`sh_features`.
+    Computes in float64 (weights cast up; float32 on ``mps``, which has no float64) with
+    ``no_grad`` and at most ``threads`` torch threads on torch ``device``, then casts to
+    ``dtype``. ``sh``: see :func:`sh_features`.
     """
-    st = {k: v.detach().to(torch.float64) for k, v in state.items()}
+    from geobench.devices import torch_device
+
+    dev = torch_device(device)
+    work = torch.float32 if device == "mps" else torch.float64
+    st = {k: v.detach().to(device=dev, dtype=work) for k, v in state.items()}
     out_dt = np.dtype(dtype)
 
     def fn(x: np.ndarray) -> np.ndarray:
         feats = torch.from_numpy(sh_features(x, L, harmonics_calculation=harmonics_calculation, sh=sh))
         with torch.no_grad(), torch_threads(threads):
-            emb = forward_siren_state(feats, st, num_layers)
-        return emb.numpy().astype(out_dt, copy=False)
+            emb = forward_siren_state(feats.to(device=dev, dtype=work), st, num_layers)
+        return emb.cpu().numpy().astype(out_dt, copy=False)
 
     return fn
 

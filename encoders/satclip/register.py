@@ -81,7 +81,7 @@ def _check_dtype(dtype: str, who: str) -> None:
                   description="SatCLIP location encoder (SH + SIREN) for any weights: the released ones via "
                               "weights=NAME (from the hub), a local checkpoint via ckpt=PATH")
 def satclip_encoder(*, L: int = 0, ckpt: str = "", weights: str = "", sh: str = "exact", dtype: str = "float64",
-                    batch_size: int = 65536) -> ArrayEncoder:
+                    batch_size: int = 65536, device: str = "cpu") -> ArrayEncoder:
     """SatCLIP: spherical harmonics (L degrees) -> SIREN -> 256-d, from an official-format checkpoint.
 
     ``weights=NAME`` (``resnet18-l10``, ..., ``vit16-l40``; see :mod:`.released`) downloads a
@@ -117,7 +117,7 @@ def satclip_encoder(*, L: int = 0, ckpt: str = "", weights: str = "", sh: str = 
                          f"({', '.join(RELEASED)}) or satclip:ckpt=PATH for a local checkpoint. The checkpoints "
                          "trained here on Blue Marble are satclip-bm and satclip-bm:L=40")
     name = f"satclip-{weights}" if weights else "satclip"
-    return _satclip_from(path, L, sh, dtype, batch_size, meta, name)
+    return _satclip_from(path, L, sh, dtype, batch_size, meta, name, device)
 
 
 @register_encoder("satclip-bm", kind="trained-in-repo", citation=SATCLIP_CITATION, license="MIT",
@@ -126,22 +126,25 @@ def satclip_encoder(*, L: int = 0, ckpt: str = "", weights: str = "", sh: str = 
                   description="SatCLIP architecture, weights trained here on Blue Marble (L=10; L=40): not the "
                               "released SatCLIP")
 def satclip_bm_encoder(*, L: int = 10, sh: str = "exact", dtype: str = "float64",
-                       batch_size: int = 65536) -> ArrayEncoder:
+                       batch_size: int = 65536, device: str = "cpu") -> ArrayEncoder:
     """SatCLIP with the checkpoint shipped for ``L`` (10 or 40), trained here by ``geobench pretrain
     satclip`` on Blue Marble imagery (see ``encoders/satclip/checkpoints/*.json``). ``meta`` carries
     ``tuned_on`` / ``tuned_on_set`` from the checkpoint's JSON record (:func:`tuned_on_meta`)."""
     _check_options(dtype, sh, "satclip-bm")
     path = shipped_checkpoint(L)
-    return _satclip_from(path, L, sh, dtype, batch_size, tuned_on_meta(path), f"satclip-bm-L{L}")
+    return _satclip_from(path, L, sh, dtype, batch_size, tuned_on_meta(path), f"satclip-bm-L{L}", device)
 
 
-def _satclip_from(path: Path, L: int, sh: str, dtype: str, batch_size: int, meta: dict, name: str) -> ArrayEncoder:
+def _satclip_from(path: Path, L: int, sh: str, dtype: str, batch_size: int, meta: dict, name: str,
+                  device: str = "cpu") -> ArrayEncoder:
     from .checkpoint import load_checkpoint
     from .model import siren_encode_fn
 
     ck = load_checkpoint(path, L=L or None)
     fn = siren_encode_fn(ck.state, ck.num_layers, ck.L, harmonics_calculation=ck.harmonics_calculation,
-                         dtype=dtype, sh=sh)
+                         dtype=dtype, sh=sh, device=device)
+    if device != "cpu":
+        meta["device"] = device
     meta.update({"weights_sha256": ck.sha256, "checkpoint": str(path), "L": ck.L, "capacity": ck.capacity,
                  "num_hidden_layers": ck.num_layers, "harmonics_calculation": ck.harmonics_calculation,
                  "sh": sh, "dtype": dtype})
@@ -161,7 +164,7 @@ def _check_options(dtype: str, sh: str, who: str) -> None:
                   description="SatCLIP's SH + SIREN architecture with random (official) initialisation, "
                               "no pretraining: the 'no pretraining' control")
 def sh_siren_random_encoder(*, L: int = 10, seed: int = 0, hidden: int = 256, layers: int = 2, dim: int = 256,
-                            dtype: str = "float64", batch_size: int = 65536) -> ArrayEncoder:
+                            dtype: str = "float64", batch_size: int = 65536, device: str = "cpu") -> ArrayEncoder:
     """SH (L degrees) -> SIREN (``layers`` x ``hidden``, official init drawn with ``seed``) -> ``dim``."""
     _check_dtype(dtype, "sh_siren_random")
     if min(L, hidden, layers, dim) < 1:
@@ -169,6 +172,7 @@ def sh_siren_random_encoder(*, L: int = 10, seed: int = 0, hidden: int = 256, la
     from .model import SirenNet, siren_encode_fn
 
     net = SirenNet(L * L, hidden, dim, layers, seed=seed)
-    fn = siren_encode_fn(net.state_dict(), layers, L, dtype=dtype)
-    return ArrayEncoder(f"sh_siren_random-L{L}", dim, fn, {"L": L, "seed": seed, "dtype": dtype},
+    fn = siren_encode_fn(net.state_dict(), layers, L, dtype=dtype, device=device)
+    return ArrayEncoder(f"sh_siren_random-L{L}", dim, fn, {"L": L, "seed": seed, "dtype": dtype,
+                                                          **({"device": device} if device != "cpu" else {})},
                         batch_size=int(batch_size))

@@ -30,10 +30,10 @@ def test_reproduce_accepts_every_run_flag():
     sub = _subparsers()
     run, rep = _options(sub["run"]), _options(sub["reproduce"])
     assert run <= rep
-    assert rep - run == {"--page", "--no-report", "--report-only", "--allow-dirty"}
-    args = sub["reproduce"].parse_args([])  # the grid's defaults, no --encoder needed
-    assert (args.seeds, args.head, args.encoder, args.executor, args.task, args.split, args.page) == \
-        (5, ["linear", "mlp", "lightgbm"], ["all"], "joblib", ["all"], ["all"], None)
+    assert rep - run == {"--page", "--no-report", "--report-only", "--allow-dirty", "--profile", "--dry-run"}
+    args = sub["reproduce"].parse_args([])  # the profile's grid, no --encoder needed
+    assert (args.profile, args.seeds, args.head, args.encoder, args.executor, args.task, args.split, args.page) == \
+        ("paper", None, None, None, "joblib", ["all"], ["all"], None)
 
 
 def _capture_run_grid(monkeypatch) -> list:
@@ -57,6 +57,7 @@ def test_reproduce_passes_the_run_flags_to_the_runner(tmp_path, monkeypatch, cap
     assert main(["reproduce", *flags, "--no-report", "--allow-dirty"]) == 0
     (run_args, run_kw), (rep_args, rep_kw) = calls
     run_kw.pop("command"), rep_kw.pop("command")
+    assert callable(rep_kw.pop("on_cell"))  # reproduce counts the cells for its progress line
     assert rep_args == run_args == (["air_temperature"], ["wrap"], ["linear"], ["random"], 2)
     assert rep_kw == run_kw
     assert rep_kw["task_options"] == {"n_points": 300} and rep_kw["n_boot"] == 7 and rep_kw["tune"]
@@ -88,7 +89,8 @@ def test_reproduce_help_shows_the_grid_defaults_and_the_page(tmp_path):
                          text=True, check=True).stdout
     flat = " ".join(out.split())
     for text in ("--n-points", "--bootstrap", "--plugin", "--tune", "--force", "--scheduler",
-                 "(default: 5)", "(default: joblib)", "(default: ['linear', 'mlp', 'lightgbm'])",
+                 "(default: paper)", "(default: joblib)", "Profile 'paper': linear x [every encoder, sh:L=40,",
+                 "mlp/lightgbm x [satclip-bm,", "sh_siren_random, sh, sh:L=40, rff, wrap, constant] x", "x 3 seeds",
                  "--page PAGE", "RESULTS/../docs/results.md"):
         assert text in flat
 

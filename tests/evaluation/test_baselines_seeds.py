@@ -113,15 +113,19 @@ def test_spatial_block_buffer():
 
 
 def test_mlp_records_best_epoch_at_cap(tmp_path):
+    """A run stopped by a budget cap (samples or epochs) is flagged; one that converged is not."""
     rng = np.random.default_rng(0)
     X = rng.normal(size=(1000, 4))
     y = X @ np.array([1.0, -2.0, 0.5, 3.0]) + 0.1 * rng.normal(size=1000)
     fixed = {"hidden": 16, "depth": 1, "lr": 1e-3}
     capped = make_head("mlp", "regression", seed=0, params=fixed, max_samples=2000).fit(X, y)
-    assert capped.chosen_params_["best_epoch_at_cap"] is True
-    assert capped.chosen_params_["epochs"] < 200
-    free = make_head("mlp", "regression", seed=0, params=fixed, max_epochs=3).fit(X, y)
-    assert free.chosen_params_["best_epoch_at_cap"] is False  # stopped by max_epochs, not the cap
+    assert capped.chosen_params_["best_epoch_at_cap"] is True and capped.chosen_params_["stopped_by"] == "max_samples"
+    assert capped.chosen_params_["epochs"] == 2  # ceil(2000 / 256) = 8 batches: 2 epochs of 900 points (4 batches)
+    short = make_head("mlp", "regression", seed=0, params=fixed, max_epochs=3).fit(X, y)
+    assert short.chosen_params_["best_epoch_at_cap"] is True and short.chosen_params_["stopped_by"] == "max_epochs"
+    free = make_head("mlp", "regression", seed=0, params={**fixed, "lr": 1e-2}).fit(X, y)
+    assert free.chosen_params_["stopped_by"] == "converged" and free.chosen_params_["best_epoch_at_cap"] is False
+    assert free.chosen_params_["lr_decays"] == 2 and free.chosen_params_["epochs"] < 300
     run_grid(["air_temperature"], ["wrap"], ["mlp:max_samples=3000"], ["random"], [0], results_dir=tmp_path, **KW)
     (rec,) = read_records(tmp_path / "runs.jsonl")
     assert rec["head_params"]["best_epoch_at_cap"] is True

@@ -1,0 +1,36 @@
+"""The torch device of the MLP head and the torch encoders (``--device``).
+
+``cpu`` is the default and the only device tested here. ``cuda`` and ``mps`` are passed to
+torch as they are; their results are not bit-identical to CPU ones (different kernels and
+summation order), so a device other than ``cpu`` is part of a cell's identity (the head and
+encoder specs carry it).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from geobench.errors import InputError
+
+DEVICES = ("cpu", "cuda", "mps")
+
+
+def check_device(name: str) -> str:
+    """``name`` if it is one of :data:`DEVICES`, else InputError naming them."""
+    if name not in DEVICES:
+        raise InputError(f"device must be one of {', '.join(DEVICES)}, got {name!r}")
+    return name
+
+
+def torch_device(name: str) -> Any:
+    """``torch.device(name)``, after checking that this machine's torch can use it
+    (InputError naming the fix, ``--device cpu``, when it cannot)."""
+    import torch
+
+    check_device(name)
+    if name == "cuda" and not torch.cuda.is_available():
+        raise InputError(f"device 'cuda' is not available: torch {torch.__version__} sees no CUDA GPU "
+                         "(a CPU build, or no driver); use --device cpu")
+    if name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise InputError("device 'mps' is not available: it needs Apple silicon and a torch build with MPS; "
+                         "use --device cpu")
+    return torch.device(name)

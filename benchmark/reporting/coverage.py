@@ -1,0 +1,98 @@
+"""The results page's coverage table: the declared grid (a :mod:`profile <geobench.evaluation.profiles>`)
+against the records. A declared (head, task, encoder, split kind) is complete when the records hold
+its declared number of seeds, each a row of the current setting: the head's current identity
+(version and options), the default CI method, and the grid's split. Rows outside the declared
+grid (exploratory runs, other encoders) are counted, not shown.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+
+from geobench.evaluation.profiles import Profile
+
+
+def _current(record: dict, head_ids: dict[str, dict]) -> bool:
+    """Whether a record is of the declared setting: current head identity and the default CI."""
+    from geobench.evaluation.grid import in_plan
+    from geobench.evaluation.intervals import ci_method
+
+    ident = record.get("identity") or {}
+    if ident.get("head") != head_ids.get(record["head"]):
+        return False
+    if not in_plan(record["task"], record["split"]):
+        return False
+    return ident.get("ci") == ci_method("block", record["task"], record["split"])
+
+
+def coverage(records: list[dict], profile: Profile, tasks: list[str]) -> dict[tuple[str, str, str, str], dict]:
+    """``{(head, task, encoder, split kind): {"declared": n, "ok": seeds, "na": seeds, "reason": str}}``
+    for every declared combination; seeds counted from the newest record per key."""
+    from geobench.evaluation.identity import head_identity
+    from geobench.evaluation.profiles import declared_cells
+    from geobench.evaluation.records import latest_by_key
+
+    declared = declared_cells(profile, tasks)
+    head_ids = {h: head_identity(h, False) for h in {d[0] for d in declared}}
+    out = {(h, t, e, k): {"declared": n, "ok": set(), "na": set(), "reason": ""} for h, t, e, k, n in declared}
+    latest, _ = latest_by_key(records)
+    for r in latest:
+        key = (r["head"], r["task"], r["encoder"], r["split"].split(":")[0])
+        if key not in out or not _current(r, head_ids):
+            continue
+        slot = out[key]
+        if r.get("status") == "ok":
+            slot["ok"].add(r["seed"])
+        elif r.get("status") == "not_applicable":
+            slot["na"].add(r["seed"])
+            slot["reason"] = r.get("reason") or ""
+    return out
+
+
+def coverage_lines(records: list[dict], profile: Profile | str = "paper", tasks: list[str] | None = None) -> list[str]:
+    """Markdown: the declared profile, then per head and task, for each split kind, how many of the
+    declared encoders have all their declared seeds (and which do not), or "not applicable" with
+    the reason. ``tasks``: the grid's (default :func:`~geobench.evaluation.grid.reproduce_tasks`).
+    No records: no section."""
+    from geobench.evaluation.grid import SPLIT_KINDS, reproduce_tasks
+    from geobench.evaluation.profiles import describe, get_profile
+
+    if not records:
+        return []
+    profile = get_profile(profile) if isinstance(profile, str) else profile
+    cov = coverage(records, profile, reproduce_tasks() if tasks is None else tasks)
+    if not cov:
+        return []
+    grid: dict[tuple[str, str], dict[str, list]] = defaultdict(lambda: defaultdict(list))
+    for (h, t, e, k), slot in cov.items():
+        grid[(h, t)][k].append((e, slot))
+    complete = sum(len(s["ok"] | s["na"]) >= s["declared"] for s in cov.values())
+    n_cells = sum(s["declared"] for s in cov.values())
+    n_have = sum(min(len(s["ok"] | s["na"]), s["declared"]) for s in cov.values())
+    lines = ["## Coverage", "",
+             f"The declared grid, `geobench reproduce --profile {profile.name}`: {describe(profile)}; on every "
+             "task of the grid, each with its split kinds (the US-only tasks have no Africa hold-out). A cell "
+             "counts when the records hold its declared seeds at the current setting (head version and "
+             "options, the default block CI).", "",
+             f"**{complete} of {len(cov)}** declared (head, task, encoder, split kind) combinations are complete; "
+             f"{n_have:,} of {n_cells:,} declared cells (seeds) are in the records.", "",
+             "| head | task | " + " | ".join(SPLIT_KINDS) + " |", "|---|---|" + "---|" * len(SPLIT_KINDS)]
+    for (h, t) in sorted(grid, key=lambda ht: (ht[0] != "linear", ht)):
+        cells = []
+        for k in SPLIT_KINDS:
+            slots = grid[(h, t)].get(k)
+            cells.append("–" if not slots else _cell_text(slots))
+        lines.append(f"| {h} | {t} | " + " | ".join(cells) + " |")
+    reasons = sorted({s["reason"] for s in cov.values() if s["na"] and s["reason"]})
+    lines += [""] + [f"Not applicable: {r}." for r in reasons] + [""] if reasons else [""]
+    return lines
+
+
+def _cell_text(slots: list[tuple[str, dict]]) -> str:
+    """``10/10 encoders x 3 seeds``; with what is missing; ``n/a`` when every seed is not applicable."""
+    n = slots[0][1]["declared"]
+    if all(len(s["na"]) >= n and not s["ok"] for _, s in slots):
+        return f"not applicable ({len(slots)} encoders)"
+    full = [e for e, s in slots if len(s["ok"] | s["na"]) >= n]
+    text = f"{len(full)}/{len(slots)} encoders x {n} seeds"
+    short = [f"`{e}` ({len(s['ok'] | s['na'])})" for e, s in slots if len(s["ok"] | s["na"]) < n]
+    return text + (f"; short: {', '.join(short)}" if short else "")

@@ -1,0 +1,55 @@
+"""`geobench reproduce --profile`: the declared grid, narrowed by the flags, with a progress line,
+an ETA, the measured total and a log of the run's wall time."""
+from __future__ import annotations
+
+import json
+
+from geobench.cli import main
+from geobench.evaluation.records import read_records
+
+BASE = ["reproduce", "--task", "air_temperature", "--split", "random", "--executor", "serial", "--no-report",
+        "--tracking-uri", "none", "--allow-dirty"]
+
+
+def test_profile_blocks_are_narrowed_by_the_flags(tmp_path, capsys):
+    args = [*BASE, "--encoder", "wrap", "direct", "--head", "linear", "mlp", "--seeds", "1",
+            "--results", str(tmp_path)]
+    assert main([*args, "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    # linear: every encoder (wrap, direct); mlp: key encoders only (wrap; direct is not one)
+    assert "3 declared cell(s), 0 already in" in out and "3 to run" in out
+    assert "to run: linear    air_temperature      2 cell(s)" in out and "mlp       air_temperature      1" in out
+    assert not (tmp_path / "runs.jsonl").exists()
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    recs = read_records(tmp_path / "runs.jsonl")
+    assert sorted((r["head"], r["encoder"]) for r in recs) == [("linear", "direct"), ("linear", "wrap"),
+                                                              ("mlp", "wrap")]
+    assert "progress: 3/3 cells done (3 in this run), 0 to go" in out and "ETA 0:00:00" in out
+    assert "measured: 3 cell(s) in" in out
+    (log,) = [json.loads(line) for line in (tmp_path / "reproduce_log.jsonl").read_text().splitlines()]
+    assert log["cells_run"] == 3 and log["cells_declared"] == 3 and log["profile"] == "paper"
+    assert log["wall_s"] > 0 and log["cell_s"] > 0
+    assert main(args) == 0  # resumed: nothing to run, nothing logged
+    assert "3 declared cell(s), 3 already in" in capsys.readouterr().out
+    assert len((tmp_path / "reproduce_log.jsonl").read_text().splitlines()) == 1
+    assert not (tmp_path / ".reproduce_current.json").exists()  # the checkpoint is gone once logged
+
+
+def test_a_run_killed_without_warning_still_logs_its_time(tmp_path, capsys):
+    """The running segment is checkpointed with each progress line; the next run logs it."""
+    args = [*BASE, "--encoder", "wrap", "--head", "linear", "--seeds", "1", "--results", str(tmp_path)]
+    killed = {"cells_run": 7, "wall_s": 123.0, "interrupted": True, "profile": "paper"}
+    (tmp_path / ".reproduce_current.json").write_text(json.dumps(killed))
+    assert main(args) == 0
+    rows = [json.loads(line) for line in (tmp_path / "reproduce_log.jsonl").read_text().splitlines()]
+    assert rows[0] == killed and rows[1]["cells_run"] == 1 and "interrupted" not in rows[1]
+    assert not (tmp_path / ".reproduce_current.json").exists()
+
+
+def test_flags_outside_the_profile_are_refused(tmp_path, capsys):
+    assert main([*BASE, "--encoder", "direct", "--head", "mlp", "--results", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "nothing of profile 'paper' matches" in err and "use `geobench run`" in err
+    assert main([*BASE, "--profile", "papr", "--results", str(tmp_path)]) == 2
+    assert "Did you mean 'paper'" in capsys.readouterr().err

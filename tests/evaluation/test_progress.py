@@ -1,0 +1,37 @@
+"""The grid's progress line: counts, and an ETA that weighs each remaining cell by its (head,
+task) group's measured time and scales by the run's measured wall time per cell second."""
+from __future__ import annotations
+
+import io
+import time
+
+from geobench.evaluation.progress import GridProgress, hms
+
+
+def _rec(head, task, secs):
+    return {"head": head, "task": task, "timings": {"cell_s": secs}}
+
+
+def test_eta_weighs_groups_and_the_parallel_speed_up():
+    out = io.StringIO()
+    p = GridProgress({("mlp", "elevation"): 3, ("linear", "elevation"): 5}, done_before=10, every_s=0.0, out=out)
+    assert p.total == 18 and p.eta_seconds() is None
+    p.cell_done(_rec("mlp:tol=0.01", "elevation", 100.0))  # options do not split the group
+    p.cell_done(_rec("linear", "elevation", 2.0))
+    p.t0 = time.perf_counter() - 51.0  # two workers: 51 s of wall for 102 s of cell time
+    eta = p.eta_seconds()
+    assert abs(eta - (2 * 100.0 + 4 * 2.0) * 0.5) < 1.0  # 2 MLP and 4 linear cells to go, at half their time
+    assert p.remaining == 6 and "12/18 cells done (2 in this run), 6 to go" in p.line()
+    assert out.getvalue().count("progress:") == 2
+    p.cell_done(_rec("lightgbm", "biome", 10.0))  # a group with nothing pending: counted, ETA unchanged in kind
+    assert p.n_done == 3 and p.remaining == 6
+
+
+def test_quiet_between_lines_and_always_at_the_end():
+    out = io.StringIO()
+    p = GridProgress({("linear", "biome"): 3}, every_s=3600.0, out=out)
+    for _ in range(3):
+        p.cell_done(_rec("linear", "biome", 1.0))
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 2 and lines[-1].startswith("progress: 3/3 cells done") and "0 to go" in lines[-1]
+    assert "measured: 3 cell(s)" in p.summary() and hms(3725) == "1:02:05"
