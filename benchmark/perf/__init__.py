@@ -7,8 +7,8 @@ a ratio. A small calibration workload (memory write, matmul, Python loop) runs a
 and the end; the drift between the two says how stable the machine was. The load average
 is recorded per section.
 
-Sections (``--sections``; default ``sh,encoders,heads,linear,bootstrap,cold,memory``; ``grid`` and ``projection``
-only on request):
+Sections (``--sections``; default ``sh,encoders,heads,linear,bootstrap,cold,memory``; ``grid``, ``probes``
+and ``projection`` only on request):
 
 ``sh``        spherical-harmonics throughput at N = 1e5, L = 10 / 40, float64 / float32,
               vs the naive per-(l, m) reference, the numpy memory-write bound and the
@@ -25,7 +25,12 @@ only on request):
 ``memory``    peak RSS of one 100k-point x 1,600-feature cell (elevation, sh:L=40, linear).
 ``grid``      wall time of the linear-probe grid (offline tasks x encoders x 5 seeds), cold
               and warm.
-``projection`` the full three-head grid, projected from the per-cell times in runs.jsonl.
+``probes``    the version-2 MLP and LightGBM heads against their version-1 spellings on the
+              published MLP comparison cells (3 seeds) and one LightGBM cell per task, same run:
+              cell times before / after, the MLP search against one fit of the chosen
+              configuration, the paired test-metric difference, runs stopped at a cap.
+``projection`` the declared grid's measured wall time (from the records' timestamps), and the
+              every-encoder three-head grid projected from the per-cell times in runs.jsonl.
 
 Slow measurements are capped (time budgets, a single repeat, a smaller N scaled per point;
 the MLP default search at the largest N and LightGBM at the largest N x d run once, reduced);
@@ -38,7 +43,7 @@ from __future__ import annotations
 
 # Layout: config (targets, recorded official numbers, Config), timing (timeit, rows,
 # calibration), machine (machine / versions / thread info), one module per section (sh,
-# encoders, heads, linear, bootstrap, cold, memory, grid, projection), children (running the child processes
+# encoders, heads, linear, bootstrap, cold, memory, grid, probes, projection), children (running the child processes
 # child_cli / child_grid and reading their peak RSS), report (merge, table) and cli (run,
 # the argument parser, main).
 #
@@ -55,7 +60,7 @@ _EXPORTS = {
     "machine_info": "machine", "versions_info": "machine", "thread_info": "machine",
     "section_sh": "sh", "section_encoders": "encoders", "section_heads": "heads", "section_linear": "linear", "section_bootstrap": "bootstrap",
     "section_cold": "cold",
-    "section_memory": "memory", "section_grid": "grid", "section_projection": "projection",
+    "section_memory": "memory", "section_grid": "grid", "section_probes": "probes", "section_projection": "projection",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -20,16 +20,17 @@ from geobench.perf.heads import section_heads
 from geobench.perf.linear import section_linear
 from geobench.perf.machine import machine_info, thread_info, versions_info
 from geobench.perf.memory import section_memory
+from geobench.perf.probes import section_probes
 from geobench.perf.projection import section_projection
 from geobench.perf.report import fmt_value, format_table, jsonable, merge_previous, read_previous
 from geobench.perf.sh import section_sh
 from geobench.perf.timing import calibrate, loadavg, row
 
-# Every section, in SECTIONS order; cold, memory and grid also take the run's temporary folder.
+# Every section, in SECTIONS order; cold, memory, grid and probes also take the run's temporary folder.
 SECTION_FUNCS: dict[str, Callable[..., tuple[list[dict], dict]]] = {
     "sh": section_sh, "encoders": section_encoders, "heads": section_heads, "linear": section_linear, "bootstrap": section_bootstrap,
     "cold": section_cold,
-    "memory": section_memory, "grid": section_grid, "projection": section_projection,
+    "memory": section_memory, "grid": section_grid, "probes": section_probes, "projection": section_projection,
 }
 
 
@@ -67,7 +68,7 @@ def run(sections: list[str], cfg: Config, out: str | Path | None = None, *, echo
             la = loadavg()
             try:
                 with limit_threads(cfg.threads):
-                    if s in ("cold", "memory", "grid"):
+                    if s in ("cold", "memory", "grid", "probes"):
                         rows, raw = SECTION_FUNCS[s](cfg, tmp)
                     else:
                         rows, raw = SECTION_FUNCS[s](cfg)

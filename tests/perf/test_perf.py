@@ -159,25 +159,46 @@ def test_merge_with_a_corrupt_earlier_file_fails_before_measuring(tmp_path, caps
 
 
 def test_projection_from_measured_cell_times(tmp_path):
+    """Current-setting records only: the declared grid's wall time from record timestamps (runs
+    split at gaps), and the every-encoder grid projected from median cell times."""
     from geobench.evaluation.grid import grid_plan
+    from geobench.evaluation.identity import head_identity
+    from geobench.evaluation.intervals import ci_method
     from geobench.evaluation.plan import offline_tasks
+    from geobench.evaluation.records import SCHEMA_VERSION
+    from geobench.evaluation.splits import parse_split
+    from geobench.perf.projection import measured_wall
 
     runs = tmp_path / "runs.jsonl"
-    recs = [{"key": f"air_temperature|e{i}|linear|random|{i}|", "task": "air_temperature", "encoder": f"e{i}",
-             "head": "linear", "split": "random", "seed": i, "status": "ok", "timings": {"cell_s": v}}
-            for i, v in enumerate((1.0, 3.0, 2.0))]
-    recs.append({"key": "countries|wrap|lightgbm|random|0|", "task": "countries", "encoder": "wrap", "head": "lightgbm",
-                 "split": "random", "seed": 0, "status": "not_applicable", "reason": "too many classes"})
+    split = str(parse_split("random"))
+
+    def rec(task, enc, head, seed, cell_s, ts, status="ok", version=None):
+        ident = {"head": head_identity(head, False), "ci": ci_method("block", task, split)}
+        if version:
+            ident["head"] = {**ident["head"], "version": version}
+        return {"schema_version": SCHEMA_VERSION, "setting": "s", "key": f"{task}|{enc}|{head}|{seed}|{version}", "task": task, "encoder": enc, "head": head,
+                "split": split, "seed": seed, "status": status, "timings": {"cell_s": cell_s}, "timestamp": ts,
+                "identity": ident, "reason": "too many classes" if status != "ok" else None}
+
+    recs = [rec("air_temperature", "wrap", "linear", i, v, 1000.0 + 10 * i) for i, v in enumerate((1.0, 3.0, 2.0))]
+    recs.append(rec("air_temperature", "sh", "linear", 0, 4.0, 5000.0))  # a second run, after an interruption
+    recs.append(rec("air_temperature", "sh", "mlp", 0, 99.0, 5010.0, version=1))  # superseded: not counted
+    recs.append(rec("countries", "wrap", "lightgbm", 0, None, 5020.0, status="not_applicable"))
     runs.write_text("".join(json.dumps(r) + "\n" for r in recs))
+    assert measured_wall([{"timestamp": 0.0, "timings": {"cell_s": 5.0}}, {"timestamp": 30.0},
+                          {"timestamp": 2000.0, "timings": {"cell_s": 1.0}}]) == (36.0, 2)
     cfg = perf.Config.make(runs=str(runs), projection_workers=2)
-    (row,), raw = perf.section_projection(cfg)
+    (declared, every), raw = perf.section_projection(cfg)
+    assert raw["declared"]["n_runs"] == 2 and raw["declared"]["wall_s"] == pytest.approx(20.0 + 1.0 + 20.0 + 4.0)
+    assert declared["status"] == "INCOMPLETE" and "5 of" in declared["note"]
     n_splits = dict(grid_plan(["air_temperature"]))["air_temperature"]
-    cells = raw["encoders"] * len(n_splits) * 5
-    assert raw["cells"]["linear/air_temperature"] == {"cells": cells, "median_cell_s": 2.0, "measured_cells": 3}
-    assert raw["cells"]["lightgbm/countries"]["median_cell_s"] == 0.0
-    assert row["value"] == pytest.approx(cells * 2.0 / 2)
-    assert row["status"] == "INCOMPLETE" and "mlp/elevation" in raw["missing"]
-    assert len(raw["cells"]) == 3 * len(offline_tasks())
+    e = raw["every_encoder"]
+    cells = e["encoders"] * len(n_splits) * 5
+    assert e["cells"]["linear/air_temperature"] == {"cells": cells, "median_cell_s": 2.5, "measured_cells": 4}
+    assert e["cells"]["lightgbm/countries"]["median_cell_s"] == 0.0
+    assert e["cells"]["mlp/air_temperature"]["median_cell_s"] is None  # only a version-1 row
+    assert every["value"] == pytest.approx(cells * 2.5 / 2)
+    assert "mlp/elevation" in e["missing"] and len(e["cells"]) == 3 * len(offline_tasks())
 
 
 # --- the package layout: child modules, dispatch, import side effects -----------------------
