@@ -9,7 +9,9 @@ remain recomputable.
 
 Only *complete* replacements count as superseding: the newer setting must be on the same task
 points (same task identity) and cover every seed the older one has. A partial or interrupted
-re-run, or a smaller exploratory run under the same name, archives nothing.
+re-run, or a smaller exploratory run under the same name, archives nothing. Rows of a retired
+head version (the head's algorithm has changed since; its class ``version`` is newer) are moved
+too, replaced or not: shown, they would put two protocols under one head name.
 """
 from __future__ import annotations
 
@@ -85,10 +87,32 @@ def stale_weight_keys(records: list[dict], current: dict[str, str | None],
             and ws[0] in current and ws[1] != current[ws[0]]}
 
 
+def retired_head_keys(records: list[dict], heads: set[str] | None = None) -> set[str]:
+    """Keys of the records of a head whose recorded version (None: before versions were recorded)
+    is older than the registered head's current ``version``, for ``heads`` (None: every head)."""
+    from geobench.errors import GeobenchError
+    from geobench.heads.base import HEADS
+
+    out = set()
+    for r in records:
+        name = r["head"].split(":")[0]
+        if heads is not None and r["head"] not in heads and name not in heads:
+            continue
+        try:
+            current = getattr(HEADS.get(name), "version", 1)
+        except GeobenchError:  # a plugin head not registered here: unknown is not retired
+            continue
+        recorded = ((r.get("identity") or {}).get("head") or {}).get("version")
+        if recorded is None or recorded < current:
+            out.add(r["key"])
+    return out
+
+
 def archive_superseded(runs: Path, archive: Path, heads: set[str] | None = None, *, stale_weights: bool = True,
-                       dry_run: bool = False) -> tuple[list[dict], int]:
-    """Move the lines of superseded settings (:func:`superseded_keys`) and, with ``stale_weights``,
-    of rows measured with weights an encoder no longer loads (:func:`stale_weight_keys`) from
+                       retired_heads: bool = True, dry_run: bool = False) -> tuple[list[dict], int]:
+    """Move the lines of superseded settings (:func:`superseded_keys`), with ``stale_weights`` of
+    rows measured with weights an encoder no longer loads (:func:`stale_weight_keys`), and with
+    ``retired_heads`` of rows of a retired head version (:func:`retired_head_keys`) from
     ``runs`` to the end of ``archive``. The encoders' current weights are read before the runs lock
     is taken; under it the file is re-read, the archive appended and fsynced, and ``runs``
     rewritten atomically (temp file + rename), so a crash loses no line. Lines that are not
@@ -104,6 +128,8 @@ def archive_superseded(runs: Path, archive: Path, heads: set[str] | None = None,
         parsed = [parse_line(ln) for ln in lines]
         recs = [r for r in parsed if r is not None]
         old = superseded_keys(recs, heads) | (stale_weight_keys(recs, current, heads) if stale_weights else set())
+        if retired_heads:
+            old |= retired_head_keys(recs, heads)
         gone = [r is not None and r["key"] in old for r in parsed]
         moved = [r for r, g in zip(parsed, gone) if g]
         keep = [ln for ln, g in zip(lines, gone) if not g]
@@ -132,4 +158,5 @@ def summary_lines(moved: list[dict]) -> list[str]:
     return [f"  {h} / {t} / {e}: {n} row(s)" for (h, t, e), n in sorted(counts.items())]
 
 
-__all__ = ["archive_superseded", "current_weights", "stale_weight_keys", "summary_lines", "superseded_keys"]
+__all__ = ["archive_superseded", "current_weights", "retired_head_keys", "stale_weight_keys", "summary_lines",
+           "superseded_keys"]

@@ -122,3 +122,26 @@ def test_same_points_under_older_option_spelling_are_superseded(runs, tmp_path):
         out.append((json.dumps(r) + "\n").encode())
     runs.write_bytes(b"".join(out))
     assert len(archive_superseded(runs, tmp_path / "a.jsonl")[0]) == 2
+
+
+def test_rows_of_a_retired_head_version_are_archived_replaced_or_not(tmp_path):
+    """A version-1 MLP row (the head's algorithm has changed since) leaves runs.jsonl even where no
+    version-2 row replaces it; rows of the current versions stay."""
+    from geobench.evaluation.archive import retired_head_keys
+
+    run_grid(["air_temperature"], ["wrap"], ["linear", "mlp:max_epochs=3"], ["random"], 1, results_dir=tmp_path, **KW)
+    path = tmp_path / "runs.jsonl"
+    recs = read_records(path)
+    old = json.loads(json.dumps(next(r for r in recs if r["head"].startswith("mlp"))))
+    old["identity"]["head"]["version"] = 1
+    old["key"] = old["key"] + "-v1"
+    older = {**old, "key": old["key"] + "-none", "identity": {**old["identity"], "head": {
+        **old["identity"]["head"], "version": None}}}  # written before versions were recorded
+    with open(path, "a") as f:
+        f.write(json.dumps(old) + "\n" + json.dumps(older) + "\n")
+    recs = read_records(path)
+    assert retired_head_keys(recs) == {old["key"], older["key"]}
+    assert retired_head_keys(recs, heads={"linear"}) == set()
+    moved, kept = archive_superseded(path, tmp_path / "archive.jsonl", stale_weights=False)
+    assert sorted(r["key"] for r in moved) == sorted([old["key"], older["key"]]) and kept == 2
+    assert archive_superseded(path, tmp_path / "b.jsonl", retired_heads=False)[0] == []
