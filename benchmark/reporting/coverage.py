@@ -88,11 +88,18 @@ def coverage_lines(records: list[dict], profile: Profile | str = "paper", tasks:
 
 
 def _cell_text(slots: list[tuple[str, dict]]) -> str:
-    """``10/10 encoders x 3 seeds``; with what is missing; ``n/a`` when every seed is not applicable."""
+    """``8/10 encoders x 3 seeds; partial: `sh` (2); missing: `wrap`, `rff```; ``not applicable``
+    when every declared seed is; long lists of missing encoders are counted, not named."""
     n = slots[0][1]["declared"]
     if all(len(s["na"]) >= n and not s["ok"] for _, s in slots):
         return f"not applicable ({len(slots)} encoders)"
-    full = [e for e, s in slots if len(s["ok"] | s["na"]) >= n]
+    have = {e: len(s["ok"] | s["na"]) for e, s in slots}
+    full = [e for e, k in have.items() if k >= n]
     text = f"{len(full)}/{len(slots)} encoders x {n} seeds"
-    short = [f"`{e}` ({len(s['ok'] | s['na'])})" for e, s in slots if len(s["ok"] | s["na"]) < n]
-    return text + (f"; short: {', '.join(short)}" if short else "")
+    partial = [f"`{e}` ({k})" for e, k in have.items() if 0 < k < n]
+    missing = [f"`{e}`" for e, k in have.items() if k == 0]
+    if partial:
+        text += f"; partial: {', '.join(partial)}"
+    if missing:
+        text += f"; missing: {', '.join(missing)}" if len(missing) <= 4 else f"; {len(missing)} missing"
+    return text

@@ -50,7 +50,7 @@ def test_coverage_counts_current_rows_only():
     assert f"{12 + 1 + 1:,} of {2 * 16 + 3:,} declared cells" in text
     row = {tuple(c.strip() for c in line.split("|")[1:3]): line for line in lines if line.startswith("| ")}
     assert "2/2 encoders x 2 seeds" in row[("linear", "air_temperature")]
-    assert "0/2 encoders x 2 seeds; short: `wrap` (0), `sh` (0)" in row[("linear", "median_income")]
+    assert "0/2 encoders x 2 seeds; missing: `wrap`, `sh`" in row[("linear", "median_income")]
     assert row[("linear", "median_income")].endswith("| – |")  # no Africa hold-out declared
     assert "not applicable (1 encoders)" in row[("lightgbm", "ecoregions")]
     assert "Not applicable: too many classes." in lines
