@@ -166,6 +166,7 @@ def geoclip(*, device: str = "cpu") -> GeoCLIPEncoder:
     computed on torch ``device``."""
     from geobench import data
 
+    torch_device(device)  # an unknown or unavailable device fails here, before the weights are read
     path = data.fetch(WEIGHTS_NAME)
     sd = load_weights(path)
     meta = {"weights_sha256": data.get_declared(WEIGHTS_NAME).sha256, "weights": WEIGHTS_NAME,

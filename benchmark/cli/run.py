@@ -202,13 +202,14 @@ def cmd_reproduce(args) -> int:
         if not args.allow_dirty and not args.dry_run:
             require_clean_tree()  # records from uncommitted code cannot be traced to a commit
         runs = _profile_runs(args, tasks, kinds)
-        progress = _progress(args, runs)
+        progress, runs, failed = _progress(args, runs)
         if args.dry_run:
             for (head, task), n in sorted(progress.pending.items()):
                 print(f"  to run: {head:<9} {task:<20} {n} cell(s)")
-            return 0
+            return 1 if failed else 0
         _log_segment(results, None)  # the checkpoint of a run killed without warning, before it is overwritten
         progress.on_line = _checkpoint_segment(results, args, t0)
+        interrupted = False
         try:
             for task, heads, encoders, splits, seeds in runs:
                 try:
@@ -221,9 +222,13 @@ def cmd_reproduce(args) -> int:
                 n_run += len(res.records)
                 print(f"{task} ({'/'.join(heads)}): {len(res.records)} cell(s) run, {res.skipped} already done, "
                       f"{res.wall_seconds:.0f}s", flush=True)
+        except KeyboardInterrupt:
+            interrupted = True
+            raise
         finally:
             print(progress.summary(), flush=True)
-            _log_segment(results, _segment_row(args, progress, time.perf_counter() - t0))
+            extra = {"interrupted": True} if interrupted else {}
+            _log_segment(results, _segment_row(args, progress, time.perf_counter() - t0, **extra))
     if not args.no_report:
         _write_report(results, page)
     print(f"reproduce: {n_run} cell(s) run; total wall time {time.perf_counter() - t0:.0f}s"
@@ -254,7 +259,10 @@ def _profile_runs(args, tasks: list[str], kinds: list[str]) -> list[tuple]:
 
 
 def _progress(args, runs: list[tuple]):
-    """A :class:`GridProgress` over ``runs``: the cells to run, counted before any is run."""
+    """(a :class:`GridProgress` over ``runs``, the runs that could be planned, the tasks that could
+    not): the cells to run, counted before any is run. A task whose planning fails (its data or an
+    encoder's weights) is reported and left out, like a task whose cells fail."""
+    from geobench.errors import GeobenchError
     from geobench.evaluation.progress import GridProgress
     from geobench.evaluation.runner import plan_todo
 
@@ -262,8 +270,18 @@ def _progress(args, runs: list[tuple]):
     kw = {k: opts[k] for k in ("results_dir", "force", "tune", "task_options", "n_boot", "ci", "device")}
     pending: dict[tuple[str, str], int] = {}
     done_before = 0
-    for task, heads, encoders, splits, seeds in runs:
-        cells, todo = plan_todo([task], encoders, heads, splits, seeds, **kw)
+    ok_runs, failed = [], []
+    for run in runs:
+        task, heads, encoders, splits, seeds = run
+        if task in failed:
+            continue
+        try:
+            cells, todo = plan_todo([task], encoders, heads, splits, seeds, **kw)
+        except GeobenchError as e:
+            print(f"{task}: FAILED: {e}", flush=True)
+            failed.append(task)
+            continue
+        ok_runs.append(run)
         done_before += len(cells) - len(todo)
         for c in todo:
             key = (c.head.split(":")[0], task)
@@ -271,7 +289,7 @@ def _progress(args, runs: list[tuple]):
     p = GridProgress(pending, done_before)
     print(f"reproduce --profile {args.profile}: {p.total} declared cell(s), {done_before} already in "
           f"{Path(args.results) / 'runs.jsonl'}, {p.remaining} to run", flush=True)
-    return p
+    return p, [r for r in ok_runs if r[0] not in failed], failed
 
 
 SEGMENT_LOG = "reproduce_log.jsonl"  # one JSON line per `reproduce` run: its measured wall time

@@ -88,8 +88,9 @@ def stale_weight_keys(records: list[dict], current: dict[str, str | None],
 
 
 def retired_head_keys(records: list[dict], heads: set[str] | None = None) -> set[str]:
-    """Keys of the records of a head whose recorded version (None: before versions were recorded)
-    is older than the registered head's current ``version``, for ``heads`` (None: every head)."""
+    """Keys of the records of a head whose recorded version is older than the registered head's
+    current ``version``, for ``heads`` (None: every head). Rows written before versions were
+    recorded (version None) are version 1."""
     from geobench.errors import GeobenchError
     from geobench.heads.base import HEADS
 
@@ -103,7 +104,7 @@ def retired_head_keys(records: list[dict], heads: set[str] | None = None) -> set
         except GeobenchError:  # a plugin head not registered here: unknown is not retired
             continue
         recorded = ((r.get("identity") or {}).get("head") or {}).get("version")
-        if recorded is None or recorded < current:
+        if (recorded or 1) < current:
             out.add(r["key"])
     return out
 

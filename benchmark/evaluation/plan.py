@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
+from geobench.errors import InputError
 from geobench.evaluation.identity import (cell_key, digest, encoder_identity, head_identity, setting_of,
                                          task_identity)
 
@@ -115,7 +116,12 @@ def with_device(heads: list[str], encoders: list[Any], device: str) -> tuple[lis
         return "device" in inspect.signature(fn).parameters
 
     def add(spec: str, fn: Any) -> str:
-        return f"{spec}:device={device}" if takes_device(fn) and "device=" not in spec else spec
+        if not takes_device(fn):
+            return spec
+        given = parse_spec(spec)[1].get("device")
+        if given is not None and given != device:
+            raise InputError(f"{spec!r} names device={given} but --device is {device}; drop one of them")
+        return spec if given else f"{spec}:device={device}"
 
     new_heads = [add(h, HEADS.get(parse_spec(h)[0]).__init__) for h in heads]
     new_encs = []

@@ -225,6 +225,7 @@ class Head(BaseEstimator):
         """
         self._validate_params()
         self.chosen_params_: dict[str, Any] = {}
+        self.timings_: dict[str, float] = {}  # a head's own timings (the MLP search), not parameters
         self._fitted = False
         ok, reason = self.is_applicable(self.kind, self.n_classes)
         self.not_applicable_ = None if ok else reason

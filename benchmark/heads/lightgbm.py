@@ -25,15 +25,19 @@ class LightGBMHead(Head):
     class and round: hours on 2 cores). Without a validation split, 10 % of train is held out
     deterministically.
 
-    Tuned for a 2-core machine (version 2; see ``results/perf.json``, section ``lightgbm``):
+    Tuned for a 2-core machine (version 2; ``results/perf.json``, section ``probes``, times it against
+    version 1 on the same cells):
     ``learning_rate`` 0.1, ``max_bin`` 63, ``stopping_rounds`` 20, ``n_estimators`` 1000. A fit
     that early stopping did not end is flagged ``best_iteration_at_cap``. The version-1 head is
-    ``lightgbm:learning_rate=0.05:max_bin=255:n_estimators=2000:stopping_rounds=50``.
-    ``params`` (dict) overrides ``LGBM_DEFAULT`` (num_leaves, min_child_samples, colsample_bytree).
+    ``V1_SPEC``.
+    ``params`` (dict) overrides ``LGBM_DEFAULT`` (num_leaves, min_child_samples, colsample_bytree)
+    and the options above; ``tune=True`` searches ``LGBM_TUNE_GRID``, whose learning rates replace
+    ``learning_rate``.
     """
 
     score_kind = "proba"
     version = 2  # 1: learning rate 0.05, 255 bins, 50 stopping rounds, 2000 rounds
+    V1_SPEC = "lightgbm:learning_rate=0.05:max_bin=255:n_estimators=2000:stopping_rounds=50"
 
     def __init__(self, kind: str = "regression", *, seed: int = 0, n_threads: int = 2, tune: bool = False,
                  n_classes: int | None = None, params: dict | None = None, learning_rate: float = 0.1,
@@ -44,6 +48,15 @@ class LightGBMHead(Head):
         self.max_bin = max_bin
         self.n_estimators = n_estimators
         self.stopping_rounds = stopping_rounds
+
+    def _validate_params(self) -> None:
+        super()._validate_params()
+        if not float(self.learning_rate) > 0:
+            raise InputError(f"lightgbm: learning_rate must be > 0, got {self.learning_rate!r}")
+        for name, low in (("max_bin", 2), ("n_estimators", 1), ("stopping_rounds", 1)):
+            v = getattr(self, name)
+            if not isinstance(v, int) or isinstance(v, bool) or v < low:
+                raise InputError(f"lightgbm: {name} must be an integer >= {low}, got {v!r}")
 
     @classmethod
     def is_applicable(cls, kind: str, n_classes: int | None = None) -> tuple[bool, str | None]:

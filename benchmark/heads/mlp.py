@@ -39,15 +39,19 @@ class MLPHead(Head):
     **Search** (``search="halving"``, the default): successive halving over the configurations of
     ``MLP_DEFAULT_GRID`` (8; with ``tune=True`` plus ``MLP_TUNE_EXTRA`` sampled from
     ``MLP_TUNE_GRID``). Every configuration trains ``rung_epochs`` epochs; the best ``1/eta`` by
-    validation loss (ties: the earlier configuration) go on to ``rung_epochs * eta`` epochs, and
-    so on until one is left, which trains on to convergence. Each configuration has its own
-    seeded initialisation, batch order and dropout stream, so interleaving does not change it:
-    the chosen configuration's model is bit for bit the one ``params=<chosen>`` trains alone,
-    and ``timings_["chosen_fit_s"]`` (its own training time inside the search) is the cost of one
-    fit. ``search="full"`` trains every configuration to its stop (the head's version-1 search).
+    validation loss (ties: the better-ranked in the previous rung, at first the earlier
+    configuration; a diverged run ranks last) go on to ``rung_epochs * eta`` epochs, and so on
+    until one is left, which trains on to convergence. Each configuration has its own seeded
+    initialisation, batch order and dropout stream (on CPU; on a GPU dropout draws from the
+    device's shared generator), so interleaving does not change it: the chosen configuration's
+    model is bit for bit the one ``params=<chosen>`` trains alone, and
+    ``timings_["chosen_fit_s"]`` (its own training time inside the search) is the cost of one fit.
+    ``search="full"`` trains every configuration to its stop (the head's version-1 search;
+    ``rung_epochs`` and ``eta`` are then unused).
     ``params`` (dict: hidden, depth, lr, weight_decay, dropout) fixes one configuration. The
-    version-1 head is ``mlp:search=full:patience=10:tol=1e-7:decays=0:max_epochs=200:max_samples=1500000``
-    (same predictions bit for bit).
+    version-1 head is ``V1_SPEC`` (same predictions bit for bit, except that version 1 could pick
+    a configuration whose first epoch diverged). ``best_epoch_at_cap`` meant something narrower in
+    version 1: stopped by the sample cap with the best epoch the last or next-to-last one.
 
     Selection uses the validation split given to ``fit`` (the grid's, per seed); without one,
     10 % of train is held out deterministically. ``device``: ``cpu`` (default), ``cuda`` or
@@ -57,6 +61,7 @@ class MLPHead(Head):
 
     score_kind = "proba"
     version = 2  # 1: exhaustive 8-config search, constant lr, patience 10, 1.5M-sample cap
+    V1_SPEC = "mlp:search=full:patience=10:tol=1e-7:decays=0:max_epochs=200:max_samples=1500000"
 
     def __init__(self, kind: str = "regression", *, seed: int = 0, n_threads: int = 2, tune: bool = False,
                  n_classes: int | None = None, params: dict | None = None, max_epochs: int = 300,
@@ -77,16 +82,26 @@ class MLPHead(Head):
         self.device = device
 
     def _validate_params(self) -> None:
+        from geobench.devices import check_device
+
         super()._validate_params()
         if self.search not in SEARCHES:
             raise InputError(f"mlp: search must be one of {SEARCHES}, got {self.search!r}")
+        check_device(self.device)
+
+        def count(v) -> bool:
+            return isinstance(v, int) and not isinstance(v, bool)
+
         for name in ("max_epochs", "patience", "rung_epochs"):
             v = getattr(self, name)
-            if not isinstance(v, int) or v < 1:
+            if not count(v) or v < 1:
                 raise InputError(f"mlp: {name} must be a positive integer, got {v!r}")
-        if not isinstance(self.decays, int) or self.decays < 0:
+        if self.batch_size is not None and (not count(self.batch_size) or self.batch_size < 1):
+            raise InputError(f"mlp: batch_size must be a positive integer or None (256 up to 20k points, else "
+                             f"1024), got {self.batch_size!r}")
+        if not count(self.decays) or self.decays < 0:
             raise InputError(f"mlp: decays must be an integer >= 0, got {self.decays!r}")
-        if not isinstance(self.eta, int) or self.eta < 2:
+        if not count(self.eta) or self.eta < 2:
             raise InputError(f"mlp: eta (the halving factor) must be an integer >= 2, got {self.eta!r}")
         if not 0 <= float(self.tol) < 1:
             raise InputError(f"mlp: tol (relative improvement) must be in [0, 1), got {self.tol!r}")
@@ -144,10 +159,10 @@ class MLPHead(Head):
                                "epochs": best.epoch, "stopped_by": best.stopped_by,
                                "best_epoch_at_cap": best.stopped_by in CAPS, "lr_decays": int(self.decays) - best.decays_left,
                                "batch_size": bs,
-                               "n_configs": len(runs), "search": self.search,
+                               "n_configs": len(runs), "search": self.search if len(runs) > 1 else "none",
                                "config_epochs": int(sum(r.epoch for r in runs))}
         self.search_results_ = [{**r.cfg, "val_loss": r.best_loss, "epochs": r.epoch, "best_epoch": r.best_epoch,
-                                 "stopped_by": r.stopped_by} for r in runs]
+                                 "stopped_by": r.stopped_by or "halved"} for r in runs]
         self.timings_ = {"search_s": round(time.perf_counter() - t0, 3), "chosen_fit_s": round(best.seconds, 3)}
 
     def _search(self, runs: list["_Run"]) -> "_Run":

@@ -21,8 +21,6 @@ import numpy as np
 from geobench.perf.config import Config
 from geobench.perf.timing import log, row
 
-V1_MLP = "mlp:search=full:patience=10:tol=1e-7:decays=0:max_epochs=200:max_samples=1500000"
-V1_LGBM = "lightgbm:learning_rate=0.05:max_bin=255:n_estimators=2000:stopping_rounds=50"
 LGBM_ENCODER = "satclip-bm"
 LOWER_IS_BETTER = {"mse", "mse_z", "rmse", "mae"}  # the other metrics (r2, accuracy, top-k) grow with quality
 EXTRA_MLP_CELLS = (("median_income", "satclip-bm", "random"), ("california_housing", "satclip-bm", "random"))
@@ -133,10 +131,12 @@ def _run(tmp: Path, cfg: Config, cells: list[tuple[str, str, str]], heads: list[
 def section_probes(cfg: Config, tmp: Path) -> tuple[list[dict], dict]:
     """See the module docstring; ``cfg.quick`` runs two small cells, one seed, short budgets."""
     from geobench.heads.base import canonical_head_spec
+    from geobench.heads.lightgbm import LightGBMHead
+    from geobench.heads.mlp import MLPHead
 
     seeds = 1 if cfg.quick else 3
     cells = [("air_temperature", "wrap", "random")] if cfg.quick else mlp_cells()
-    mlp = ["mlp:max_epochs=5", "mlp:search=full:max_epochs=5"] if cfg.quick else ["mlp", V1_MLP]
+    mlp = ["mlp:max_epochs=5", "mlp:search=full:max_epochs=5"] if cfg.quick else ["mlp", MLPHead.V1_SPEC]
     mlp = [canonical_head_spec(h) for h in mlp]  # the records' spelling
     recs = _run(tmp / "mlp", cfg, cells, mlp, seeds)
     after = [r for r in recs if r["head"] == mlp[0]]
@@ -146,7 +146,8 @@ def section_probes(cfg: Config, tmp: Path) -> tuple[list[dict], dict]:
     at_cap = [bool(r["at_cap"]) for r in pairs if r["at_cap"] is not None]
     lgb_tasks = ["air_temperature"] if cfg.quick else ["air_temperature", "median_income", "california_housing",
                                                         "elevation", "population", "biome"]
-    lgb = ["lightgbm:n_estimators=20", "lightgbm:n_estimators=20:max_bin=255"] if cfg.quick else ["lightgbm", V1_LGBM]
+    lgb = (["lightgbm:n_estimators=20", "lightgbm:n_estimators=20:max_bin=255"] if cfg.quick
+           else ["lightgbm", LightGBMHead.V1_SPEC])
     lgb = [canonical_head_spec(h) for h in lgb]
     lrecs = _run(tmp / "lightgbm", cfg, [(t, LGBM_ENCODER, "random") for t in lgb_tasks], lgb, 1)
     lpairs = paired([r for r in lrecs if r["head"] == lgb[1]], [r for r in lrecs if r["head"] == lgb[0]])

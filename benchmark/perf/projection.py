@@ -32,11 +32,11 @@ def current_records(records: list[dict]) -> list[dict]:
     """The newest record per key, of the current head identity, default CI and a grid split."""
     from geobench.evaluation.identity import head_identity
     from geobench.evaluation.records import latest_by_key
-    from geobench.reporting.coverage import _current
+    from geobench.reporting.coverage import is_current
 
     latest, _ = latest_by_key(records)
     ids = {h: head_identity(h, False) for h in HEADS}
-    return [r for r in latest if r.get("head") in ids and _current(r, ids)]
+    return [r for r in latest if r.get("head") in ids and is_current(r, ids)]
 
 
 def measured_wall(records: list[dict], gap_s: float = GAP_S) -> tuple[float, int]:

@@ -11,8 +11,12 @@ from collections import defaultdict
 from geobench.evaluation.profiles import Profile
 
 
-def _current(record: dict, head_ids: dict[str, dict]) -> bool:
-    """Whether a record is of the declared setting: current head identity and the default CI."""
+def is_current(record: dict, head_ids: dict[str, dict]) -> bool:
+    """Whether a record is of the declared setting: the current head identity (``head_ids``: spec ->
+    identity), a split of the grid and the default CI. The task's points and the encoder's weights
+    are not checked here: rows of stale weights leave ``runs.jsonl`` by ``leaderboard
+    --archive-superseded``. Rows run with ``--device cuda`` are another setting (the specs carry
+    the device) and do not count."""
     from geobench.evaluation.grid import in_plan
     from geobench.evaluation.intervals import ci_method
 
@@ -37,8 +41,8 @@ def coverage(records: list[dict], profile: Profile, tasks: list[str]) -> dict[tu
     latest, _ = latest_by_key(records)
     for r in latest:
         key = (r["head"], r["task"], r["encoder"], r["split"].split(":")[0])
-        if key not in out or not _current(r, head_ids):
-            continue
+        if key not in out or not is_current(r, head_ids) or not 0 <= r["seed"] < out[key]["declared"]:
+            continue  # another setting, or a seed beyond the declared ones
         slot = out[key]
         if r.get("status") == "ok":
             slot["ok"].add(r["seed"])

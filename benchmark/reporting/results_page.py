@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-
 from geobench.errors import DataError
 
 NARRATIVE = Path(__file__).with_name("narrative.md")

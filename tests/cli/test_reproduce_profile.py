@@ -53,3 +53,26 @@ def test_flags_outside_the_profile_are_refused(tmp_path, capsys):
     assert "nothing of profile 'paper' matches" in err and "use `geobench run`" in err
     assert main([*BASE, "--profile", "papr", "--results", str(tmp_path)]) == 2
     assert "Did you mean 'paper'" in capsys.readouterr().err
+
+
+def test_a_task_that_cannot_be_planned_fails_alone(tmp_path, capsys, monkeypatch):
+    """Planning loads each task and builds its encoders; a task whose data or weights fail there is
+    reported as FAILED and the other tasks still run (exit code 1)."""
+    from geobench.errors import DataError
+    from geobench.evaluation import runner
+
+    real = runner.plan_todo
+
+    def plan_todo(tasks, *a, **kw):
+        if tasks == ["median_income"]:
+            raise DataError("median_income: a declared file failed its sha256 check; fetch it again")
+        return real(tasks, *a, **kw)
+
+    monkeypatch.setattr(runner, "plan_todo", plan_todo)
+    args = ["reproduce", "--task", "median_income", "air_temperature", "--split", "random", "--executor", "serial",
+            "--no-report", "--tracking-uri", "none", "--allow-dirty", "--encoder", "wrap", "--head", "linear",
+            "--seeds", "1", "--results", str(tmp_path)]
+    assert main(args) == 1
+    out = capsys.readouterr().out
+    assert "median_income: FAILED: median_income: a declared file failed" in out and "FAILED tasks: median_income" in out
+    assert [r["task"] for r in read_records(tmp_path / "runs.jsonl")] == ["air_temperature"]

@@ -129,7 +129,8 @@ def test_rows_of_a_retired_head_version_are_archived_replaced_or_not(tmp_path):
     version-2 row replaces it; rows of the current versions stay."""
     from geobench.evaluation.archive import retired_head_keys
 
-    run_grid(["air_temperature"], ["wrap"], ["linear", "mlp:max_epochs=3"], ["random"], 1, results_dir=tmp_path, **KW)
+    run_grid(["air_temperature"], ["wrap"], ["linear", "mlp:max_epochs=3", "constant"], ["random"], 1,
+             results_dir=tmp_path, **KW)
     path = tmp_path / "runs.jsonl"
     recs = read_records(path)
     old = json.loads(json.dumps(next(r for r in recs if r["head"].startswith("mlp"))))
@@ -137,11 +138,14 @@ def test_rows_of_a_retired_head_version_are_archived_replaced_or_not(tmp_path):
     old["key"] = old["key"] + "-v1"
     older = {**old, "key": old["key"] + "-none", "identity": {**old["identity"], "head": {
         **old["identity"]["head"], "version": None}}}  # written before versions were recorded
+    const = json.loads(json.dumps(next(r for r in recs if r["head"] == "constant")))
+    const["key"] += "-none"
+    const["identity"]["head"]["version"] = None  # an unchanged head (version 1) written before versions: stays
     with open(path, "a") as f:
-        f.write(json.dumps(old) + "\n" + json.dumps(older) + "\n")
+        f.write(json.dumps(old) + "\n" + json.dumps(older) + "\n" + json.dumps(const) + "\n")
     recs = read_records(path)
     assert retired_head_keys(recs) == {old["key"], older["key"]}
     assert retired_head_keys(recs, heads={"linear"}) == set()
     moved, kept = archive_superseded(path, tmp_path / "archive.jsonl", stale_weights=False)
-    assert sorted(r["key"] for r in moved) == sorted([old["key"], older["key"]]) and kept == 2
+    assert sorted(r["key"] for r in moved) == sorted([old["key"], older["key"]]) and kept == 4
     assert archive_superseded(path, tmp_path / "b.jsonl", retired_heads=False)[0] == []

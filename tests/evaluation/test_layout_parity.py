@@ -37,6 +37,8 @@ from pathlib import Path
 from geobench import DISTRIBUTION
 from geobench.evaluation.records import SCHEMA_VERSION, read_records
 from geobench.evaluation.runner import run_grid
+from geobench.heads.lightgbm import LightGBMHead
+from geobench.heads.mlp import MLPHead
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 VOLATILE = {"timestamp", "timings", "schema_version", "key", "identity", "setting", "predictions",
@@ -45,8 +47,7 @@ ADDED = {"split_seed"}  # fields added since (issue 15); the metric `skill` is l
 ADDED_METRICS = {"skill", "n_unseen_classes", "accuracy_ceiling"}
 ADDED_HEAD_PARAMS = {"best_epoch_at_cap", "epochs",  # MLP, issue 15
                      "stopped_by", "lr_decays", "search", "config_epochs", "max_bin", "best_iteration_at_cap"}  # 16
-V1_MLP = "mlp:search=full:patience=10:tol=1e-7:decays=0:max_epochs=200:max_samples=1500000"
-V1_LGBM = "lightgbm:learning_rate=0.05:max_bin=255:n_estimators=2000:stopping_rounds=50"
+V1_MLP, V1_LGBM = MLPHead.V1_SPEC, LightGBMHead.V1_SPEC
 ADDED_PROVENANCE = {"n_test_coords_in_train"}  # issue 15 (duplicate coordinates across the parts)
 
 

@@ -69,7 +69,6 @@ def _rows(results: Path) -> list[str]:
     out = []
     for r in read_records(results / "runs.jsonl"):
         r = {k: v for k, v in r.items() if k not in VOLATILE + ("provenance",)}
-        r["head_params"] = {k: v for k, v in r.get("head_params", {}).items() if k != "search_seconds"}  # a timing
         out.append(json.dumps(r, sort_keys=True))
     return out
 

@@ -41,6 +41,8 @@ def test_halving_winner_is_the_configuration_trained_alone(kind):
     assert head.chosen_params_["val_loss"] == alone.chosen_params_["val_loss"]
     t = head.timings_
     assert 0 < t["chosen_fit_s"] <= t["search_s"] and alone.chosen_params_["n_configs"] == 1
+    assert alone.chosen_params_["search"] == "none" and head.chosen_params_["search"] == "halving"
+    assert sorted({r["stopped_by"] for r in head.search_results_}) == ["converged", "halved"]
 
 
 def test_interleaving_keeps_each_configurations_dropout_stream(monkeypatch):
@@ -85,7 +87,8 @@ def test_tuned_search_halves_over_more_rungs():
 @pytest.mark.parametrize("opts,match", [({"search": "grid"}, "search must be one of"),
                                         ({"eta": 1}, "eta"), ({"patience": 0}, "patience"),
                                         ({"tol": 1.5}, "tol"), ({"decays": -1}, "decays"),
-                                        ({"device": "tpu"}, "device must be one of")])
+                                        ({"device": "tpu"}, "device must be one of"),
+                                        ({"batch_size": 0}, "batch_size"), ({"decays": True}, "decays")])
 def test_bad_search_options_are_refused(opts, match):
     Xtr, ytr, Xva, yva, _ = _problem(n=200)
     with pytest.raises(InputError, match=match):
@@ -114,6 +117,9 @@ def test_device_flag_becomes_part_of_the_specs():
     assert encs == ["satclip-bm:L=40:device=cuda", "wrap", "geoclip:device=cuda", "csp-bm:device=cuda",
                     "sh_siren_random:device=cuda"]
     assert with_device(["mlp"], ["geoclip"], "cpu") == (["mlp"], ["geoclip"])
+    assert with_device(["mlp:device=cuda"], [], "cuda") == (["mlp:device=cuda"], [])
+    with pytest.raises(InputError, match="names device=cpu but --device is cuda"):
+        with_device(["mlp:device=cpu"], [], "cuda")
     # cpu is the default: spelled out or not, one spec and one identity
     assert resolve_spec("satclip-bm:device=cpu") == "satclip-bm" and canonical_head_spec("mlp:device=cpu") == "mlp"
     assert head_identity("mlp:device=cuda", False) != head_identity("mlp", False)

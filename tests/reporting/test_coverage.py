@@ -39,10 +39,12 @@ def test_coverage_counts_current_rows_only():
     iid = _rec("linear", "median_income", "wrap", "random", 1)
     iid["identity"]["ci"] = "iid"  # another CI method: another setting
     recs += [old, iid, _rec("lightgbm", "ecoregions", "wrap", "random", 0, status="not_applicable"),
-             _rec("lightgbm", "air_temperature", "wrap", "random", 0), _rec("linear", "ecoregions", "rff", "random", 0)]
+             _rec("lightgbm", "air_temperature", "wrap", "random", 0), _rec("linear", "ecoregions", "rff", "random", 0),
+             _rec("linear", "median_income", "sh", "random", 7)]  # a seed beyond the declared two: not counted
     cov = coverage(recs, PROFILE, TASKS)
     assert cov[("linear", "air_temperature", "sh", "continent")]["ok"] == {0, 1}
     assert cov[("linear", "median_income", "wrap", "random")]["ok"] == set()  # neither row counts
+    assert cov[("linear", "median_income", "sh", "random")]["ok"] == set()
     assert cov[("lightgbm", "ecoregions", "wrap", "random")]["na"] == {0}
     lines = coverage_lines(recs, PROFILE, TASKS)
     text = "\n".join(lines)
