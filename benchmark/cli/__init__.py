@@ -38,8 +38,33 @@ def shutdown_pools(kill: bool = False) -> None:
         raise
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled like Ctrl-C: finished cells are kept, the pool is stopped, exit 143."""
+
+
+def _on_sigterm(signum, frame) -> None:
+    raise Terminated()
+
+
 def main(argv: list[str] | None = None) -> int:
+    import signal
+    import threading
+
     args = build_parser().parse_args(argv)
+    # `kill PID` stops a grid as Ctrl-C does (a grid started with `&` from a script ignores SIGINT:
+    # job control is off there, so the shell sets SIGINT to ignored); the caller's handler is
+    # restored on return (main also runs in-process, from Python)
+    previous = signal.signal(signal.SIGTERM, _on_sigterm) if threading.current_thread() is threading.main_thread() \
+        else None
+    try:
+        return _run(args)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _run(args) -> int:
+    """Run the verb; errors exit 2, Ctrl-C 130, SIGTERM 143, each with one line on stderr."""
     # OpenMP threads that spin while waiting stall 2-thread LightGBM/torch fits on a busy
     # machine by 10x or more; passive waiting costs nothing measurable when it is idle.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
@@ -55,7 +80,8 @@ def main(argv: list[str] | None = None) -> int:
             rc = 2
         shutdown_pools()  # here, not at interpreter exit, so that a Ctrl-C meanwhile is handled below
         return rc
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:
         shutdown_pools(kill=True)
-        print("geobench: interrupted; finished cells are saved in runs.jsonl, re-run to resume", file=sys.stderr)
-        return 130
+        what = "terminated" if isinstance(e, Terminated) else "interrupted"
+        print(f"geobench: {what}; finished cells are saved in runs.jsonl, re-run to resume", file=sys.stderr)
+        return 143 if isinstance(e, Terminated) else 130
