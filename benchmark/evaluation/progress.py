@@ -1,9 +1,10 @@
 """Progress of a long grid: cells done, cells to go, an ETA, and the measured total at the end.
 
 The ETA weighs each remaining cell by the mean cell time measured so far in this run for its
-(head, task) (MLP cells on 100k points take minutes, linear ones on 3k points a second), or by
-the mean of all cells while its group has none yet, and scales that compute time by this run's
-measured wall time per second of cell time (the parallel speed-up of the workers).
+(head, task) (MLP cells on 100k points take minutes, linear ones on 3k points a second), else by
+that group's mean in the records of earlier runs (``prior``), else by the mean of all cells of
+this run, and scales that compute time by this run's measured wall time per second of cell time
+(the parallel speed-up of the workers).
 """
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ class GridProgress:
     every_s: float = 60.0
     out: TextIO | None = None
     on_line: Callable[["GridProgress"], None] | None = None  # called with each progress line (a checkpoint)
+    prior: dict[tuple[str, str], float] = field(default_factory=dict)  # (head, task) -> mean cell_s of earlier runs
     t0: float = field(default_factory=time.perf_counter)
     n_done: int = 0
     cell_seconds: float = 0.0
@@ -68,8 +70,13 @@ class GridProgress:
         if not self.n_done or self.cell_seconds <= 0:
             return None
         mean_all = self.cell_seconds / self.n_done
-        todo = sum(n * (self._by_group[g][1] / self._by_group[g][0] if g in self._by_group else mean_all)
-                   for g, n in self.pending.items())
+
+        def mean(g: tuple[str, str]) -> float:
+            if g in self._by_group:
+                return self._by_group[g][1] / self._by_group[g][0]
+            return self.prior.get(g, mean_all)
+
+        todo = sum(n * mean(g) for g, n in self.pending.items())
         wall_per_cell_second = (time.perf_counter() - self.t0) / self.cell_seconds
         return todo * wall_per_cell_second
 

@@ -35,3 +35,11 @@ def test_quiet_between_lines_and_always_at_the_end():
     lines = out.getvalue().splitlines()
     assert len(lines) == 2 and lines[-1].startswith("progress: 3/3 cells done") and "0 to go" in lines[-1]
     assert "measured: 3 cell(s)" in p.summary() and hms(3725) == "1:02:05"
+
+
+def test_eta_uses_earlier_runs_for_groups_not_yet_measured():
+    p = GridProgress({("mlp", "elevation"): 2, ("linear", "air"): 1}, every_s=3600.0, out=io.StringIO(),
+                     prior={("mlp", "elevation"): 50.0})
+    p.cell_done(_rec("linear", "air", 1.0))
+    p.t0 = time.perf_counter() - 1.0  # one worker: wall = cell time
+    assert abs(p.eta_seconds() - 2 * 50.0) < 1.0  # not 2 x 1 s, the only time measured in this run
