@@ -2,9 +2,10 @@
 
 The ETA weighs each remaining cell by the mean cell time measured so far in this run for its
 (head, task) (MLP cells on 100k points take minutes, linear ones on 3k points a second), else by
-that group's mean in the records of earlier runs (``prior``), else by the mean of all cells of
-this run, and scales that compute time by this run's measured wall time per second of cell time
-(the parallel speed-up of the workers).
+that group's mean in the records of earlier runs (``prior``), else by the median of the head's
+group means (this run's and earlier runs'), else by the mean of all cells of this run, and scales
+that compute time by this run's measured wall time per second of cell time (the parallel
+speed-up of the workers).
 """
 from __future__ import annotations
 
@@ -71,10 +72,16 @@ class GridProgress:
             return None
         mean_all = self.cell_seconds / self.n_done
 
+        means = {**self.prior, **{g: s / n for g, (n, s) in self._by_group.items()}}
+        by_head: dict[str, list[float]] = {}
+        for (head, _), m in means.items():
+            by_head.setdefault(head, []).append(m)
+
         def mean(g: tuple[str, str]) -> float:
-            if g in self._by_group:
-                return self._by_group[g][1] / self._by_group[g][0]
-            return self.prior.get(g, mean_all)
+            if g in means:
+                return means[g]
+            same_head = sorted(by_head.get(g[0], []))
+            return same_head[len(same_head) // 2] if same_head else mean_all
 
         todo = sum(n * mean(g) for g, n in self.pending.items())
         wall_per_cell_second = (time.perf_counter() - self.t0) / self.cell_seconds

@@ -43,3 +43,8 @@ def test_eta_uses_earlier_runs_for_groups_not_yet_measured():
     p.cell_done(_rec("linear", "air", 1.0))
     p.t0 = time.perf_counter() - 1.0  # one worker: wall = cell time
     assert abs(p.eta_seconds() - 2 * 50.0) < 1.0  # not 2 x 1 s, the only time measured in this run
+    q = GridProgress({("mlp", "countries"): 2, ("linear", "air"): 1}, every_s=3600.0, out=io.StringIO(),
+                     prior={("mlp", "elevation"): 40.0, ("mlp", "biome"): 60.0, ("lightgbm", "biome"): 900.0})
+    q.cell_done(_rec("linear", "air", 1.0))
+    q.t0 = time.perf_counter() - 1.0
+    assert abs(q.eta_seconds() - 2 * 60.0) < 1.0  # the median of the MLP's other tasks, not LightGBM's
