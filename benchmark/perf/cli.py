@@ -135,6 +135,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--grid-jobs", type=int, default=None)
     g.add_argument("--grid-repeats", type=int, default=None, help="cold+warm pairs (default 1: a cold grid is expensive)")
     g.add_argument("--runs", default=None, help="projection: runs.jsonl with measured cell times (default results/runs.jsonl)")
+    g.add_argument("--probes-dir", default=None, help="probes: a results folder kept between runs, so an interrupted "
+                   "probes section resumes (default: a temporary folder)")
     return ap
 
 
@@ -161,7 +163,8 @@ def main(argv: list[str] | None = None) -> int:
             enc_budget=a.enc_budget, naive_budget=a.naive_budget, encoders=_csv(a.encoders),
             satclip_ckpt=a.satclip_ckpt, cold_repeats=a.cold_repeats, memory_n=a.memory_n,
             grid_tasks=_csv(a.grid_tasks), grid_encoders=_csv(a.grid_encoders), grid_seeds=a.grid_seeds,
-            grid_executor=a.grid_executor, grid_jobs=a.grid_jobs, grid_repeats=a.grid_repeats, runs=a.runs)
+            grid_executor=a.grid_executor, grid_jobs=a.grid_jobs, grid_repeats=a.grid_repeats, runs=a.runs,
+            probes_dir=a.probes_dir)
         sections = _csv(a.sections) or list(DEFAULT_SECTIONS)
         previous = read_previous(a.out) if a.merge and a.out else None
         res = run(sections, cfg, a.out or None, argv=sys.argv[1:] if argv is None else argv, previous=previous)

@@ -72,6 +72,7 @@ class Config:
     grid_repeats: int = 1
     grid_bootstrap: int = 1000
     runs: str = "results/runs.jsonl"  # projection: measured cell times
+    probes_dir: str | None = None  # probes: a results folder kept between runs (resumable); None: temporary
     projection_workers: int = 2
     tmp: str | None = None
     calib_mb: int = 256

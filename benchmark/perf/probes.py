@@ -8,7 +8,9 @@ time (before / after), the version-2 search time against the time the chosen con
 inside it (``chosen_fit_s``: bit for bit one fit of it, see :class:`geobench.heads.mlp.MLPHead`)
 and whether a budget cap stopped the chosen run. LightGBM: one encoder per applicable task,
 seed 0. Everything is run through :func:`geobench.evaluation.runner.run_grid` into a temporary
-results folder, on a joblib pool of ``grid_jobs`` workers (default: the machine's cores).
+results folder, or ``--probes-dir`` (kept, so an interrupted section resumes: done cells are
+skipped and their recorded times used), on a joblib pool of ``grid_jobs`` workers (default: the
+machine's cores).
 """
 from __future__ import annotations
 
@@ -134,6 +136,8 @@ def section_probes(cfg: Config, tmp: Path) -> tuple[list[dict], dict]:
     from geobench.heads.lightgbm import LightGBMHead
     from geobench.heads.mlp import MLPHead
 
+    if cfg.probes_dir:
+        tmp = Path(cfg.probes_dir)
     seeds = 1 if cfg.quick else 3
     cells = [("air_temperature", "wrap", "random")] if cfg.quick else mlp_cells()
     mlp = ["mlp:max_epochs=5", "mlp:search=full:max_epochs=5"] if cfg.quick else ["mlp", MLPHead.V1_SPEC]
