@@ -30,6 +30,7 @@ class MLPHead(Head):
 
     **Convergence.** After every epoch the validation loss is computed; an epoch *improves* when
     its loss is below ``best * (1 - tol)``. After ``patience`` epochs in a row without improvement
+    (at least ``min_patience_steps`` optimizer steps: on a small task an epoch is a few batches)
     the learning rate is divided by 10 (like torch's ``ReduceLROnPlateau``), at most ``decays``
     times; the next such plateau stops the configuration (``stopped_by = "converged"``), which
     keeps the weights of its last improving epoch. ``max_epochs`` (and ``max_samples``, training
@@ -61,13 +62,13 @@ class MLPHead(Head):
 
     score_kind = "proba"
     version = 2  # 1: exhaustive 8-config search, constant lr, patience 10, 1.5M-sample cap
-    V1_SPEC = "mlp:search=full:patience=10:tol=1e-7:decays=0:max_epochs=200:max_samples=1500000"
+    V1_SPEC = "mlp:search=full:patience=10:tol=1e-7:decays=0:max_epochs=200:max_samples=1500000:min_patience_steps=1"
 
     def __init__(self, kind: str = "regression", *, seed: int = 0, n_threads: int = 2, tune: bool = False,
                  n_classes: int | None = None, params: dict | None = None, max_epochs: int = 300,
                  patience: int = 3, tol: float = 1e-3, decays: int = 2, batch_size: int | None = None,
                  search: str = "halving", rung_epochs: int = 2, eta: int = 3, max_samples: int | None = None,
-                 device: str = "cpu") -> None:
+                 min_patience_steps: int = 100, device: str = "cpu") -> None:
         super().__init__(kind, seed=seed, n_threads=n_threads, tune=tune, n_classes=n_classes)
         self.params = params
         self.max_epochs = max_epochs
@@ -79,6 +80,7 @@ class MLPHead(Head):
         self.rung_epochs = rung_epochs
         self.eta = eta
         self.max_samples = max_samples
+        self.min_patience_steps = min_patience_steps
         self.device = device
 
     def _validate_params(self) -> None:
@@ -92,7 +94,7 @@ class MLPHead(Head):
         def count(v) -> bool:
             return isinstance(v, int) and not isinstance(v, bool)
 
-        for name in ("max_epochs", "patience", "rung_epochs"):
+        for name in ("max_epochs", "patience", "rung_epochs", "min_patience_steps"):
             v = getattr(self, name)
             if not count(v) or v < 1:
                 raise InputError(f"mlp: {name} must be a positive integer, got {v!r}")
@@ -244,7 +246,9 @@ class _Run:
         self.model, self.rng_state = built
         self.cfg = cfg
         self.Xt, self.yt, self.Xv, self.yv, self.loss_fn, self.bs = data
-        self.tol, self.patience, self.max_epochs = float(head.tol), int(head.patience), int(head.max_epochs)
+        steps_per_epoch = math.ceil(self.Xt.shape[0] / self.bs)
+        self.tol, self.max_epochs = float(head.tol), int(head.max_epochs)
+        self.patience = max(int(head.patience), math.ceil(int(head.min_patience_steps) / steps_per_epoch))
         self.decays_left = int(head.decays)
         self.max_steps = max_steps
         self.gen = torch.Generator().manual_seed(head.seed)

@@ -123,7 +123,7 @@ def test_mlp_records_best_epoch_at_cap(tmp_path):
     assert capped.chosen_params_["epochs"] == 2  # ceil(2000 / 256) = 8 batches: 2 epochs of 900 points (4 batches)
     short = make_head("mlp", "regression", seed=0, params=fixed, max_epochs=3).fit(X, y)
     assert short.chosen_params_["best_epoch_at_cap"] is True and short.chosen_params_["stopped_by"] == "max_epochs"
-    free = make_head("mlp", "regression", seed=0, params={**fixed, "lr": 1e-2}).fit(X, y)
+    free = make_head("mlp", "regression", seed=0, params={**fixed, "lr": 1e-2}, min_patience_steps=1).fit(X, y)
     assert free.chosen_params_["stopped_by"] == "converged" and free.chosen_params_["best_epoch_at_cap"] is False
     assert free.chosen_params_["lr_decays"] == 2 and free.chosen_params_["epochs"] < 300
     run_grid(["air_temperature"], ["wrap"], ["mlp:max_samples=3000"], ["random"], [0], results_dir=tmp_path, **KW)

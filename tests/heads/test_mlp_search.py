@@ -61,8 +61,10 @@ def test_interleaving_keeps_each_configurations_dropout_stream(monkeypatch):
 
 def test_halving_schedule_and_cost_against_the_full_search():
     Xtr, ytr, Xva, yva, _ = _problem(seed=3)
-    half = make_head("mlp", "regression", seed=0, n_threads=1).fit(Xtr, ytr, eval_set=[(Xva, yva)])
-    full = make_head("mlp", "regression", seed=0, n_threads=1, search="full").fit(Xtr, ytr, eval_set=[(Xva, yva)])
+    kw = {"min_patience_steps": 1}  # patience in epochs only: this test is about the schedule
+    half = make_head("mlp", "regression", seed=0, n_threads=1, **kw).fit(Xtr, ytr, eval_set=[(Xva, yva)])
+    full = make_head("mlp", "regression", seed=0, n_threads=1, search="full", **kw).fit(
+        Xtr, ytr, eval_set=[(Xva, yva)])
     epochs = sorted(r["epochs"] for r in half.search_results_)
     # rung 0: all 8 train 2 epochs; the best ceil(8/3) = 3 go on to 6; the best of those to convergence
     assert epochs[:5] == [2] * 5 and epochs[5:7] == [6, 6] and epochs[7] > 6
@@ -123,3 +125,20 @@ def test_device_flag_becomes_part_of_the_specs():
     # cpu is the default: spelled out or not, one spec and one identity
     assert resolve_spec("satclip-bm:device=cpu") == "satclip-bm" and canonical_head_spec("mlp:device=cpu") == "mlp"
     assert head_identity("mlp:device=cuda", False) != head_identity("mlp", False)
+
+
+def test_patience_is_at_least_min_patience_steps_batches():
+    """On a small task an epoch is a few batches: patience counts at least ``min_patience_steps``
+    optimizer steps (1,440 points / 256 = 6 batches: 17 epochs), so the noisy validation loss of
+    a small split does not cut the learning rate after 18 steps."""
+    from geobench.heads.mlp import MLPHead, _Run
+
+    Xtr, ytr, Xva, yva, _ = _problem()
+    head = MLPHead("regression", seed=0, n_threads=1)
+    import torch
+
+    data = (torch.zeros(1440, 3), torch.zeros(1440, 1), torch.zeros(10, 3), torch.zeros(10, 1), None, 256)
+    cfg = {"hidden": 8, "depth": 1, "lr": 1e-3, "weight_decay": 0.0, "dropout": 0.0}
+    assert _Run(head._build(3, 1, cfg, "cpu"), cfg, data, head, float("inf")).patience == 17
+    big = (torch.zeros(60_000, 3), torch.zeros(60_000, 1), *data[2:5], 1024)
+    assert _Run(head._build(3, 1, cfg, "cpu"), cfg, big, head, float("inf")).patience == 3  # 59 batches an epoch

@@ -66,7 +66,8 @@ def test_mlp_cap_derived_for_old_rows_equals_the_recorded_flag(max_samples, pati
     X = rng.normal(size=(3000, 8))
     y = signal * X @ rng.normal(size=8) + rng.normal(size=3000)  # signal 0: early stopping ends the run
     head = MLPHead("regression", seed=0, n_threads=1, params={"hidden": 32}, max_samples=max_samples,
-                   patience=patience, max_epochs=200, tol=1e-7, decays=0).fit(X, y, eval_set=[(X[:500], y[:500])])
+                   patience=patience, max_epochs=200, tol=1e-7, decays=0, min_patience_steps=1).fit(
+        X, y, eval_set=[(X[:500], y[:500])])
     hp = dict(head.chosen_params_)
     recorded = hp.pop("best_epoch_at_cap")
     row = pd.Series({"head_params": hp, "n_train": 3000})
