@@ -34,3 +34,17 @@ def torch_device(name: str) -> Any:
         raise InputError("device 'mps' is not available: it needs Apple silicon and a torch build with MPS; "
                          "use --device cpu")
     return torch.device(name)
+
+
+def work_dtype(name: str) -> Any:
+    """The torch dtype the torch encoders compute in on device ``name``: float64, or float32 on
+    ``mps`` (which has no float64)."""
+    import torch
+
+    return torch.float32 if name == "mps" else torch.float64
+
+
+def device_meta(name: str) -> dict[str, str]:
+    """An encoder's ``meta`` entry for device ``name``: ``{"device": name}``, or nothing on ``cpu`` (so
+    CPU identities are those of the code before ``--device`` existed)."""
+    return {} if name == "cpu" else {"device": check_device(name)}

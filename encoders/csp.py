@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from geobench.cache import sha256_file
+from geobench.devices import device_meta
 from geobench.encoding import ArrayEncoder, register_encoder
 from geobench.errors import CheckpointError, InputError
 
@@ -80,7 +81,7 @@ def csp_encode_fn(hp: dict, state: dict, dtype: str = "float64", threads: int = 
     (float32 on ``mps``), on torch ``device``."""
     import torch
 
-    from geobench.devices import torch_device
+    from geobench.devices import torch_device, work_dtype
 
     from .satclip.towers import GridFFNLocationEncoder, grid_input
 
@@ -92,7 +93,7 @@ def csp_encode_fn(hp: dict, state: dict, dtype: str = "float64", threads: int = 
     except RuntimeError as e:
         raise CheckpointError(f"CSP checkpoint weights do not fit the network: {e}") from e
     dev = torch_device(device)
-    work = torch.float32 if device == "mps" else torch.float64
+    work = work_dtype(device)
     net = net.to(device=dev, dtype=work).eval()
     out_dt = np.dtype(dtype)
 
@@ -133,8 +134,6 @@ def _csp_from(path: Path, dtype: str, batch_size: int, meta: dict, device: str =
         raise InputError(f"csp: dtype must be float64 or float32, got {dtype!r}")
     hp, state, sha = load_csp_checkpoint(path)
     fn = csp_encode_fn(hp, state, dtype, device=device)
-    if device != "cpu":
-        meta["device"] = device
-    meta.update({"weights_sha256": sha, "checkpoint": str(path), "dtype": dtype,
+    meta.update({**device_meta(device), "weights_sha256": sha, "checkpoint": str(path), "dtype": dtype,
                  **{k: hp[k] for k in ("frequency_num", "min_radius", "max_radius", "capacity", "num_hidden_layers")}})
     return ArrayEncoder("csp", int(hp["embed_dim"]), fn, meta, batch_size=int(batch_size))

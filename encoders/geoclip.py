@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from geobench.coords import validate_lonlat
-from geobench.devices import torch_device
+from geobench.devices import device_meta, torch_device
 from geobench.encoding import register_encoder
 from geobench.errors import CheckpointError
 from geobench.threads import default_threads, limit_threads
@@ -171,9 +171,7 @@ def geoclip(*, device: str = "cpu") -> GeoCLIPEncoder:
     sd = load_weights(path)
     meta = {"weights_sha256": data.get_declared(WEIGHTS_NAME).sha256, "weights": WEIGHTS_NAME,
             "source": "pypi:geoclip==1.3.0:geoclip/model/weights/location_encoder_weights.pth",
-            "sigmas": list(SIGMAS), "normalized": False}
-    if device != "cpu":
-        meta["device"] = device
+            "sigmas": list(SIGMAS), "normalized": False, **device_meta(device)}
     return GeoCLIPEncoder(state_dict=sd, meta=meta, device=device)
 
 

@@ -197,7 +197,7 @@ REPRODUCE = ["reproduce", "--task", "air_temperature", "--split", "random", "--e
 def test_reproduce_refuses_a_dirty_tree_unless_allowed(checkout, tmp_path, monkeypatch, capsys, fresh_source):
     root, _ = checkout
     calls = []
-    monkeypatch.setattr("geobench.evaluation.runner.run_grid", lambda *a, **kw: calls.append(a) or
+    monkeypatch.setattr("geobench.evaluation.runner.run_planned", lambda *a, **kw: calls.append(a) or
                         types.SimpleNamespace(records=[], skipped=0, wall_seconds=0.0))
     monkeypatch.setattr("geobench.cli.run._write_report", lambda results, page: None)
     monkeypatch.setattr(provenance, "ROOT", root)

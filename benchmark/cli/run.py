@@ -183,7 +183,7 @@ def cmd_reproduce(args) -> int:
     from geobench.errors import GeobenchError
     from geobench.evaluation.grid import SPLIT_KINDS, reproduce_tasks
     from geobench.evaluation.plan import expand
-    from geobench.evaluation.runner import run_grid
+    from geobench.evaluation.runner import run_planned
     from geobench.provenance import require_clean_tree
     from geobench.reporting.results_page import narrative_sections
 
@@ -201,8 +201,7 @@ def cmd_reproduce(args) -> int:
     if not args.report_only:
         if not args.allow_dirty and not args.dry_run:
             require_clean_tree()  # records from uncommitted code cannot be traced to a commit
-        runs = _profile_runs(args, tasks, kinds)
-        progress, runs, failed = _progress(args, runs)
+        progress, plans, failed = _progress(args, _profile_runs(args, tasks, kinds))
         if args.dry_run:
             for (head, task), n in sorted(progress.pending.items()):
                 print(f"  to run: {head:<9} {task:<20} {n} cell(s)")
@@ -210,11 +209,11 @@ def cmd_reproduce(args) -> int:
         _log_segment(results, None)  # the checkpoint of a run killed without warning, before it is overwritten
         progress.on_line = _checkpoint_segment(results, args, t0)
         interrupted = False
+        run_kw = {k: v for k, v in _runner_options(args).items() if k not in PLAN_OPTIONS}
         try:
-            for task, heads, encoders, splits, seeds in runs:
+            for (task, heads, *_), cells, todo in plans:
                 try:
-                    res = run_grid([task], encoders, heads, splits, seeds, on_cell=progress.cell_done,
-                                   **_runner_options(args))
+                    res = run_planned(cells, todo, on_cell=progress.cell_done, **run_kw)
                 except GeobenchError as e:  # report, and go on with the other tasks
                     print(f"{task}: FAILED: {e}", flush=True)
                     failed.append(task)
@@ -258,16 +257,20 @@ def _profile_runs(args, tasks: list[str], kinds: list[str]) -> list[tuple]:
     return out
 
 
+PLAN_OPTIONS = ("tune", "task_options", "ci", "device")  # runner options used by planning only
+
+
 def _progress(args, runs: list[tuple]):
-    """(a :class:`GridProgress` over ``runs``, the runs that could be planned, the tasks that could
-    not): the cells to run, counted before any is run. A task whose planning fails (its data or an
-    encoder's weights) is reported and left out, like a task whose cells fail."""
+    """(a :class:`GridProgress` over ``runs``, ``[(run, cells, todo)]`` of the runs that could be
+    planned, the tasks that could not): the cells to run, planned once before any is run. A task
+    whose planning fails (its data or an encoder's weights) is reported and left out, like a task
+    whose cells fail."""
     from geobench.errors import GeobenchError
     from geobench.evaluation.progress import GridProgress
     from geobench.evaluation.runner import plan_todo
 
     opts = _runner_options(args)
-    kw = {k: opts[k] for k in ("results_dir", "force", "tune", "task_options", "n_boot", "ci", "device")}
+    kw = {k: opts[k] for k in ("results_dir", "force", "n_boot", *PLAN_OPTIONS)}
     pending: dict[tuple[str, str], int] = {}
     done_before = 0
     ok_runs, failed = [], []
@@ -281,7 +284,7 @@ def _progress(args, runs: list[tuple]):
             print(f"{task}: FAILED: {e}", flush=True)
             failed.append(task)
             continue
-        ok_runs.append(run)
+        ok_runs.append((run, cells, todo))
         done_before += len(cells) - len(todo)
         for c in todo:
             key = (c.head.split(":")[0], task)
@@ -289,7 +292,7 @@ def _progress(args, runs: list[tuple]):
     p = GridProgress(pending, done_before, prior=_prior_cell_seconds(Path(args.results) / "runs.jsonl", pending))
     print(f"reproduce --profile {args.profile}: {p.total} declared cell(s), {done_before} already in "
           f"{Path(args.results) / 'runs.jsonl'}, {p.remaining} to run", flush=True)
-    return p, [r for r in ok_runs if r[0] not in failed], failed
+    return p, [r for r in ok_runs if r[0][0] not in failed], failed
 
 
 SEGMENT_LOG = "reproduce_log.jsonl"  # one JSON line per `reproduce` run: its measured wall time

@@ -47,15 +47,29 @@ def run_grid(tasks: Iterable[str], encoders: Iterable[Any], heads: Iterable[str]
     the task's blocks, the default; ``block:deg=D``; ``iid``), part of the cell's identity.
     ``device``: the torch device of the MLP head and the torch encoders (``cpu``; see
     :mod:`geobench.devices`). ``on_cell(record)`` is called after each record is written."""
+    t_start = time.perf_counter()
+    cells, todo = plan_todo(tasks, encoders, heads, splits, seeds, results_dir=results_dir, force=force,
+                            tune=tune, task_options=task_options, n_boot=n_boot, ci=ci, device=device)
+    return run_planned(cells, todo, results_dir=results_dir, force=force, executor=executor, n_jobs=n_jobs,
+                       scheduler=scheduler, tracking_uri=tracking_uri, progress=progress, n_boot=n_boot,
+                       command=command, plugins=plugins, on_cell=on_cell, t_start=t_start)
+
+
+def run_planned(cells: list[Cell], todo: list[Cell], *, results_dir: str | Path | None = None, force: bool = False,
+                executor: str = "serial", n_jobs: int | None = None, scheduler: str | None = None,
+                tracking_uri: str | None = None, progress: bool = True, n_boot: int = 1000, command: str = "",
+                plugins: Iterable[str] = (), on_cell: Callable[[dict], None] | None = None,
+                t_start: float | None = None) -> GridResult:
+    """Embed and fit ``todo``, cells planned by :func:`plan_todo` (``cells``: every planned cell, for
+    the result's skip count and keys); arguments as for :func:`run_grid`, ``t_start`` the
+    ``perf_counter`` its wall time counts from (default: now)."""
     from geobench.cache import cache_root, remove_stale_tmp
     from geobench.evaluation.executor import check_scheduler, default_cores, run_jobs, threads_per_worker
     from geobench.reporting.tracking import Tracker
 
-    t_start = time.perf_counter()
+    t_start = time.perf_counter() if t_start is None else t_start
     results_dir = Path(results_dir) if results_dir is not None else rec.default_results_dir()
     runs_path = results_dir / "runs.jsonl"
-    cells, todo = plan_todo(tasks, encoders, heads, splits, seeds, results_dir=results_dir, force=force,
-                            tune=tune, task_options=task_options, n_boot=n_boot, ci=ci, device=device)
     result = GridResult(skipped=len(cells) - len(todo), keys=[c.key for c in cells])
     if not todo:
         result.wall_seconds = time.perf_counter() - t_start

@@ -32,7 +32,7 @@ def current_records(records: list[dict]) -> list[dict]:
     """The newest record per key, of the current head identity, default CI and a grid split."""
     from geobench.evaluation.identity import head_identity
     from geobench.evaluation.records import latest_by_key
-    from geobench.reporting.coverage import is_current
+    from geobench.evaluation.profiles import is_current
 
     latest, _ = latest_by_key(records)
     ids = {h: head_identity(h, False) for h in HEADS}

@@ -8,24 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from geobench.evaluation.profiles import Profile
-
-
-def is_current(record: dict, head_ids: dict[str, dict]) -> bool:
-    """Whether a record is of the declared setting: the current head identity (``head_ids``: spec ->
-    identity), a split of the grid and the default CI. The task's points and the encoder's weights
-    are not checked here: rows of stale weights leave ``runs.jsonl`` by ``leaderboard
-    --archive-superseded``. Rows run with ``--device cuda`` are another setting (the specs carry
-    the device) and do not count."""
-    from geobench.evaluation.grid import in_plan
-    from geobench.evaluation.intervals import ci_method
-
-    ident = record.get("identity") or {}
-    if ident.get("head") != head_ids.get(record["head"]):
-        return False
-    if not in_plan(record["task"], record["split"]):
-        return False
-    return ident.get("ci") == ci_method("block", record["task"], record["split"])
+from geobench.evaluation.profiles import Profile, is_current
 
 
 def coverage(records: list[dict], profile: Profile, tasks: list[str]) -> dict[tuple[str, str, str, str], dict]:

@@ -188,10 +188,10 @@ def siren_encode_fn(state: dict, num_layers: int, L: int, *, harmonics_calculati
     ``no_grad`` and at most ``threads`` torch threads on torch ``device``, then casts to
     ``dtype``. ``sh``: see :func:`sh_features`.
     """
-    from geobench.devices import torch_device
+    from geobench.devices import torch_device, work_dtype
 
     dev = torch_device(device)
-    work = torch.float32 if device == "mps" else torch.float64
+    work = work_dtype(device)
     st = {k: v.detach().to(device=dev, dtype=work) for k, v in state.items()}
     out_dt = np.dtype(dtype)
 

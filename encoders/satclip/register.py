@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from geobench.devices import device_meta
 from geobench.encoding import ArrayEncoder, register_encoder
 from geobench.errors import CheckpointError, InputError
 
@@ -143,9 +144,7 @@ def _satclip_from(path: Path, L: int, sh: str, dtype: str, batch_size: int, meta
     ck = load_checkpoint(path, L=L or None)
     fn = siren_encode_fn(ck.state, ck.num_layers, ck.L, harmonics_calculation=ck.harmonics_calculation,
                          dtype=dtype, sh=sh, device=device)
-    if device != "cpu":
-        meta["device"] = device
-    meta.update({"weights_sha256": ck.sha256, "checkpoint": str(path), "L": ck.L, "capacity": ck.capacity,
+    meta.update({**device_meta(device), "weights_sha256": ck.sha256, "checkpoint": str(path), "L": ck.L, "capacity": ck.capacity,
                  "num_hidden_layers": ck.num_layers, "harmonics_calculation": ck.harmonics_calculation,
                  "sh": sh, "dtype": dtype})
     if ck.extra:
@@ -174,5 +173,5 @@ def sh_siren_random_encoder(*, L: int = 10, seed: int = 0, hidden: int = 256, la
     net = SirenNet(L * L, hidden, dim, layers, seed=seed)
     fn = siren_encode_fn(net.state_dict(), layers, L, dtype=dtype, device=device)
     return ArrayEncoder(f"sh_siren_random-L{L}", dim, fn, {"L": L, "seed": seed, "dtype": dtype,
-                                                          **({"device": device} if device != "cpu" else {})},
+                                                          **device_meta(device)},
                         batch_size=int(batch_size))

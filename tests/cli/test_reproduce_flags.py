@@ -37,13 +37,15 @@ def test_reproduce_accepts_every_run_flag():
 
 
 def _capture_run_grid(monkeypatch) -> list:
+    """Capture the runner's fit phase (``run_planned``: its planned cells and options), which both
+    ``run`` (through ``run_grid``) and ``reproduce`` (after planning once for its progress) call."""
     calls = []
 
     def fake(*a, **kw):
         calls.append((a, kw))
         return SimpleNamespace(records=[], skipped=0, wall_seconds=0.0)
 
-    monkeypatch.setattr("geobench.evaluation.runner.run_grid", fake)
+    monkeypatch.setattr("geobench.evaluation.runner.run_planned", fake)
     return calls
 
 
@@ -56,12 +58,16 @@ def test_reproduce_passes_the_run_flags_to_the_runner(tmp_path, monkeypatch, cap
     assert main(["run", *flags]) == 0
     assert main(["reproduce", *flags, "--no-report", "--allow-dirty"]) == 0
     (run_args, run_kw), (rep_args, rep_kw) = calls
-    run_kw.pop("command"), rep_kw.pop("command")
-    assert callable(rep_kw.pop("on_cell"))  # reproduce counts the cells for its progress line
-    assert rep_args == run_args == (["air_temperature"], ["wrap"], ["linear"], ["random"], 2)
-    assert rep_kw == run_kw
-    assert rep_kw["task_options"] == {"n_points": 300} and rep_kw["n_boot"] == 7 and rep_kw["tune"]
-    assert rep_kw["force"] and rep_kw["scheduler"] == "tcp://host:1" and rep_kw["plugins"] == ["json"]
+    run_kw.pop("command"), rep_kw.pop("command"), run_kw.pop("t_start")
+    assert run_kw.pop("on_cell") is None and callable(rep_kw.pop("on_cell"))  # reproduce counts cells for its progress
+    assert rep_args == run_args  # the same planned cells (and all to run: --force) ...
+    cells, todo = rep_args
+    assert todo == cells and [(c.task, c.encoder, c.head, c.split, c.seed) for c in cells] == \
+        [("air_temperature", "wrap", "linear", "random:train=0.6:val=0.2", s) for s in (0, 1)]
+    assert cells[0].task_options == {"n_points": 300} and cells[0].tune  # planned with the planning flags
+    assert rep_kw == run_kw  # ... and the same fit options
+    assert rep_kw["n_boot"] == 7 and rep_kw["force"] and rep_kw["scheduler"] == "tcp://host:1"
+    assert rep_kw["plugins"] == ["json"] and rep_kw["executor"] == "dask" and rep_kw["n_jobs"] == 3
     assert not (tmp_path / "leaderboard.csv").exists()
 
 

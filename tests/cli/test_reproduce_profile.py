@@ -11,7 +11,22 @@ BASE = ["reproduce", "--task", "air_temperature", "--split", "random", "--execut
         "--tracking-uri", "none", "--allow-dirty"]
 
 
-def test_profile_blocks_are_narrowed_by_the_flags(tmp_path, capsys):
+def _count_plans(monkeypatch) -> list:
+    """Record the task list of every ``plan_todo`` call (planning loads the task and its splits)."""
+    from geobench.evaluation import runner
+
+    calls, real = [], runner.plan_todo
+
+    def plan_todo(tasks, *a, **kw):
+        calls.append(list(tasks))
+        return real(tasks, *a, **kw)
+
+    monkeypatch.setattr(runner, "plan_todo", plan_todo)
+    return calls
+
+
+def test_profile_blocks_are_narrowed_by_the_flags(tmp_path, capsys, monkeypatch):
+    plans = _count_plans(monkeypatch)
     args = [*BASE, "--encoder", "wrap", "direct", "--head", "linear", "mlp", "--seeds", "1",
             "--results", str(tmp_path)]
     assert main([*args, "--dry-run"]) == 0
@@ -20,7 +35,9 @@ def test_profile_blocks_are_narrowed_by_the_flags(tmp_path, capsys):
     assert "3 declared cell(s), 0 already in" in out and "3 to run" in out
     assert "to run: linear    air_temperature      2 cell(s)" in out and "mlp       air_temperature      1" in out
     assert not (tmp_path / "runs.jsonl").exists()
+    assert plans == [["air_temperature"]] * 2  # one plan per block (linear; mlp)
     assert main(args) == 0
+    assert plans == [["air_temperature"]] * 4  # the run plans once, for its progress and its cells
     out = capsys.readouterr().out
     recs = read_records(tmp_path / "runs.jsonl")
     assert sorted((r["head"], r["encoder"]) for r in recs) == [("linear", "direct"), ("linear", "wrap"),
