@@ -59,12 +59,13 @@ def test_reproduce_passes_the_run_flags_to_the_runner(tmp_path, monkeypatch, cap
     assert main(["reproduce", *flags, "--no-report", "--allow-dirty"]) == 0
     (run_args, run_kw), (rep_args, rep_kw) = calls
     run_kw.pop("command"), rep_kw.pop("command"), run_kw.pop("t_start")
+    assert run_kw.pop("progress") and rep_kw.get("progress", True)  # the bar, on by default
     assert run_kw.pop("on_cell") is None and callable(rep_kw.pop("on_cell"))  # reproduce counts cells for its progress
     assert rep_args == run_args  # the same planned cells (and all to run: --force) ...
     cells, todo = rep_args
     assert todo == cells and [(c.task, c.encoder, c.head, c.split, c.seed) for c in cells] == \
         [("air_temperature", "wrap", "linear", "random:train=0.6:val=0.2", s) for s in (0, 1)]
-    assert cells[0].task_options == {"n_points": 300} and cells[0].tune  # planned with the planning flags
+    assert cells[0].tune and cells[0].task_options == {}  # planned with the planning flags (no n_points option)
     assert rep_kw == run_kw  # ... and the same fit options
     assert rep_kw["n_boot"] == 7 and rep_kw["force"] and rep_kw["scheduler"] == "tcp://host:1"
     assert rep_kw["plugins"] == ["json"] and rep_kw["executor"] == "dask" and rep_kw["n_jobs"] == 3
