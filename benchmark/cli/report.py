@@ -13,7 +13,8 @@ def add_parsers(sub) -> None:
     p.add_argument("--archive-superseded", metavar="FILE", default=None,
                    help="first move the rows of superseded settings (a re-run grid's older head versions, "
                    "weights or CI method), rows of weights an encoder no longer loads (a re-shipped "
-                   "checkpoint) and rows of a retired head version (replaced or not) from runs.jsonl to FILE, "
+                   "checkpoint) and rows of a retired head identity (an older version or older defaults of the "
+                   "head; replaced or not) from runs.jsonl to FILE, "
                    "byte for byte")
     p.add_argument("--archive-heads", nargs="+", default=None, help="only these heads' rows (default: all)")
     p.add_argument("--dry-run", action="store_true", help="with --archive-superseded: list what would move, move nothing")

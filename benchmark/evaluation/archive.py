@@ -11,7 +11,8 @@ Only *complete* replacements count as superseding: the newer setting must be on 
 points (same task identity) and cover every seed the older one has. A partial or interrupted
 re-run, or a smaller exploratory run under the same name, archives nothing. Rows of a retired
 head version (the head's algorithm has changed since; its class ``version`` is newer) are moved
-too, replaced or not: shown, they would put two protocols under one head name.
+too, replaced or not, and so are rows whose head defaults changed within a version: shown,
+they would put two protocols under one head name.
 """
 from __future__ import annotations
 
@@ -88,23 +89,28 @@ def stale_weight_keys(records: list[dict], current: dict[str, str | None],
 
 
 def retired_head_keys(records: list[dict], heads: set[str] | None = None) -> set[str]:
-    """Keys of the records of a head whose recorded version is older than the registered head's
-    current ``version``, for ``heads`` (None: every head). Rows written before versions were
-    recorded (version None) are version 1."""
+    """Keys of the records whose recorded head identity is not the one their head spec gives now
+    (:func:`~geobench.evaluation.identity.head_identity`: a newer class ``version``, or changed
+    defaults within a version, such as LightGBM's stopping rounds), for ``heads`` (None: every
+    head). Rows written before versions were recorded (version None) are version 1. A head not
+    registered here (a plugin) is unknown, not retired."""
     from geobench.errors import GeobenchError
-    from geobench.heads.base import HEADS
+    from geobench.evaluation.identity import head_identity
 
+    now: dict[tuple[str, bool], dict | None] = {}
     out = set()
     for r in records:
-        name = r["head"].split(":")[0]
-        if heads is not None and r["head"] not in heads and name not in heads:
+        if heads is not None and r["head"] not in heads and r["head"].split(":")[0] not in heads:
             continue
-        try:
-            current = getattr(HEADS.get(name), "version", 1)
-        except GeobenchError:  # a plugin head not registered here: unknown is not retired
-            continue
-        recorded = ((r.get("identity") or {}).get("head") or {}).get("version")
-        if (recorded or 1) < current:
+        recorded = dict((r.get("identity") or {}).get("head") or {})
+        recorded["version"] = recorded.get("version") or 1
+        spec = (r["head"], bool(recorded.get("tune")))
+        if spec not in now:
+            try:
+                now[spec] = head_identity(*spec)
+            except GeobenchError:
+                now[spec] = None
+        if now[spec] is not None and recorded != now[spec]:
             out.add(r["key"])
     return out
 

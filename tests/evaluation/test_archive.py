@@ -10,6 +10,7 @@ import pytest
 
 from geobench.errors import InputError
 from geobench.evaluation.archive import archive_superseded, current_weights, stale_weight_keys
+from geobench.evaluation.identity import head_identity
 from geobench.evaluation.records import read_records
 from geobench.evaluation.runner import run_grid
 from geobench.reporting.leaderboard import summarize
@@ -93,6 +94,7 @@ def test_rows_of_weights_the_encoder_no_longer_loads_are_archived(tmp_path):
     old = json.loads(json.dumps(next(r for r in rows if r["encoder"] == "csp-bm")))
     old["identity"]["encoder"]["weights_sha256"] = "0" * 64  # what an earlier checkpoint would have recorded
     old["key"], old["head"] = "old-weights-row", "mlp"  # another head: no newer setting exists for it
+    old["identity"]["head"] = head_identity("mlp", False)  # the current MLP: not a retired head
     with open(path, "a") as f:
         f.write(json.dumps(old) + "\n")
     recs = read_records(path)
@@ -125,8 +127,9 @@ def test_same_points_under_older_option_spelling_are_superseded(runs, tmp_path):
 
 
 def test_rows_of_a_retired_head_version_are_archived_replaced_or_not(tmp_path):
-    """A version-1 MLP row (the head's algorithm has changed since) leaves runs.jsonl even where no
-    version-2 row replaces it; rows of the current versions stay."""
+    """A version-1 MLP row (the head's algorithm has changed since), and a version-2 row written
+    before a default changed (here the plateau patience), leave runs.jsonl even where no current
+    row replaces them; rows of the current head identity stay."""
     from geobench.evaluation.archive import retired_head_keys
 
     run_grid(["air_temperature"], ["wrap"], ["linear", "mlp:max_epochs=3", "constant"], ["random"], 1,
@@ -138,14 +141,18 @@ def test_rows_of_a_retired_head_version_are_archived_replaced_or_not(tmp_path):
     old["key"] = old["key"] + "-v1"
     older = {**old, "key": old["key"] + "-none", "identity": {**old["identity"], "head": {
         **old["identity"]["head"], "version": None}}}  # written before versions were recorded
+    defaults = json.loads(json.dumps(next(r for r in recs if r["head"].startswith("mlp"))))
+    defaults["key"] += "-old-defaults"
+    assert defaults["identity"]["head"]["params"]["patience"] == 3 and defaults["identity"]["head"]["version"] == 2
+    defaults["identity"]["head"]["params"]["patience"] = 10
     const = json.loads(json.dumps(next(r for r in recs if r["head"] == "constant")))
     const["key"] += "-none"
     const["identity"]["head"]["version"] = None  # an unchanged head (version 1) written before versions: stays
     with open(path, "a") as f:
-        f.write(json.dumps(old) + "\n" + json.dumps(older) + "\n" + json.dumps(const) + "\n")
+        f.write("".join(json.dumps(r) + "\n" for r in (old, older, defaults, const)))
     recs = read_records(path)
-    assert retired_head_keys(recs) == {old["key"], older["key"]}
+    assert retired_head_keys(recs) == {old["key"], older["key"], defaults["key"]}
     assert retired_head_keys(recs, heads={"linear"}) == set()
     moved, kept = archive_superseded(path, tmp_path / "archive.jsonl", stale_weights=False)
-    assert sorted(r["key"] for r in moved) == sorted([old["key"], older["key"]]) and kept == 4
+    assert sorted(r["key"] for r in moved) == sorted([old["key"], older["key"], defaults["key"]]) and kept == 4
     assert archive_superseded(path, tmp_path / "b.jsonl", retired_heads=False)[0] == []
