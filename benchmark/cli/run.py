@@ -266,7 +266,8 @@ def _progress(args, runs: list[tuple]):
     whose planning fails (its data or an encoder's weights) is reported and left out, like a task
     whose cells fail."""
     from geobench.errors import GeobenchError
-    from geobench.evaluation.progress import GridProgress
+    from geobench.evaluation.progress import GridProgress, prior_cell_seconds
+    from geobench.evaluation.records import read_records
     from geobench.evaluation.runner import plan_todo
 
     opts = _runner_options(args)
@@ -289,7 +290,8 @@ def _progress(args, runs: list[tuple]):
         for c in todo:
             key = (c.head.split(":")[0], task)
             pending[key] = pending.get(key, 0) + 1
-    p = GridProgress(pending, done_before, prior=_prior_cell_seconds(Path(args.results) / "runs.jsonl", pending))
+    prior = prior_cell_seconds(read_records(Path(args.results) / "runs.jsonl", warn=False), pending)
+    p = GridProgress(pending, done_before, prior=prior)
     print(f"reproduce --profile {args.profile}: {p.total} declared cell(s), {done_before} already in "
           f"{Path(args.results) / 'runs.jsonl'}, {p.remaining} to run", flush=True)
     return p, [r for r in ok_runs if r[0][0] not in failed], failed
@@ -321,30 +323,6 @@ def _checkpoint_segment(results: Path, args, t0: float):
             Path(tmp).write_text(json.dumps(row, sort_keys=True))
 
     return write
-
-
-def _prior_cell_seconds(runs: Path, groups) -> dict[tuple[str, str], float]:
-    """Mean ``timings.cell_s`` per (head, task) of ``groups`` in the records of earlier runs of the
-    current head versions, for the ETA."""
-    from geobench.errors import GeobenchError
-    from geobench.evaluation.identity import head_identity
-    from geobench.evaluation.records import read_records
-
-    sums: dict[tuple[str, str], list[float]] = {}
-    current: dict[str, dict | None] = {}
-    for r in read_records(runs, warn=False):
-        key = (str(r.get("head", "")).split(":")[0], r.get("task"))
-        secs = (r.get("timings") or {}).get("cell_s")
-        if key not in groups or r.get("status") != "ok" or not secs:
-            continue
-        if r["head"] not in current:
-            try:
-                current[r["head"]] = head_identity(r["head"], False)
-            except GeobenchError:  # a head no longer registered
-                current[r["head"]] = None
-        if (r.get("identity") or {}).get("head") == current[r["head"]]:
-            sums.setdefault(key, []).append(float(secs))
-    return {k: sum(v) / len(v) for k, v in sums.items()}
 
 
 def _log_segment(results: Path, row: dict | None) -> None:

@@ -2,23 +2,55 @@
 
 The ETA weighs each remaining cell by the mean cell time measured so far in this run for its
 (head, task) (MLP cells on 100k points take minutes, linear ones on 3k points a second), else by
-that group's mean in the records of earlier runs (``prior``), else by the median of the head's
-group means (this run's and earlier runs'), else by the mean of all cells of this run, and scales
-that compute time by this run's measured wall time per second of cell time (the parallel
-speed-up of the workers).
+that group's mean in the records of earlier runs (``prior``, see :func:`prior_cell_seconds`),
+else by the median of the head's group means (this run's and earlier runs', not-applicable ones
+left out), else by the mean of all cells of this run, and scales that compute time by this run's measured wall time per second
+of cell time (the parallel speed-up of the workers).
 """
 from __future__ import annotations
 
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import Callable, TextIO
+from typing import Callable, Iterable, TextIO
 
 
 def hms(seconds: float) -> str:
     """``h:mm:ss`` of a duration in seconds."""
     s = int(round(max(0.0, seconds)))
     return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
+
+
+def prior_cell_seconds(records: list[dict], groups: Iterable[tuple[str, str]]) -> dict[tuple[str, str], float]:
+    """Mean ``timings.cell_s`` per (head name, task) of ``groups`` in earlier ``records``, from the
+    ``ok`` rows at the head's current identity (an older version's times would mislead), and 0 s
+    for a group with ``not_applicable`` rows at any identity (nothing is fitted; whether a head
+    applies to a task, such as LightGBM on more than 20 classes, does not depend on its version)."""
+    from geobench.errors import GeobenchError
+    from geobench.evaluation.identity import head_identity
+
+    groups = set(groups)
+    now: dict[str, dict | None] = {}
+    sums: dict[tuple[str, str], list[float]] = {}
+    never: set[tuple[str, str]] = set()
+    for r in records:
+        key = (str(r.get("head", "")).split(":")[0], r.get("task"))
+        secs = (r.get("timings") or {}).get("cell_s")
+        if key not in groups:
+            continue
+        if r.get("status") == "not_applicable":
+            never.add(key)
+            continue
+        if r.get("status") != "ok" or secs is None:
+            continue
+        if r["head"] not in now:
+            try:
+                now[r["head"]] = head_identity(r["head"], False)
+            except GeobenchError:  # a head no longer registered
+                now[r["head"]] = None
+        if (r.get("identity") or {}).get("head") == now[r["head"]]:
+            sums.setdefault(key, []).append(float(secs))
+    return {**{k: sum(v) / len(v) for k, v in sums.items()}, **{k: 0.0 for k in never}}
 
 
 @dataclass
@@ -75,7 +107,8 @@ class GridProgress:
         means = {**self.prior, **{g: s / n for g, (n, s) in self._by_group.items()}}
         by_head: dict[str, list[float]] = {}
         for (head, _), m in means.items():
-            by_head.setdefault(head, []).append(m)
+            if m > 0:  # a not-applicable group (0 s) says nothing of the head's other tasks
+                by_head.setdefault(head, []).append(m)
 
         def mean(g: tuple[str, str]) -> float:
             if g in means:

@@ -48,3 +48,30 @@ def test_eta_uses_earlier_runs_for_groups_not_yet_measured():
     q.cell_done(_rec("linear", "air", 1.0))
     q.t0 = time.perf_counter() - 1.0
     assert abs(q.eta_seconds() - 2 * 60.0) < 1.0  # the median of the MLP's other tasks, not LightGBM's
+
+
+def test_prior_uses_current_head_identity_rows_and_not_applicable_ones():
+    """Earlier records give the ETA's prior: the mean of a group's rows at the current head
+    identity (not an older version's), 0 s for a group recorded not applicable (at any version);
+    failed rows and groups not pending are left out. The head-median fallback ignores 0-s groups."""
+    from geobench.evaluation.identity import head_identity
+    from geobench.evaluation.progress import prior_cell_seconds
+
+    mlp_now, mlp_v1 = head_identity("mlp", False), {**head_identity("mlp", False), "version": 1}
+    lgbm_v1 = {**head_identity("lightgbm", False), "version": 1}
+
+    def row(task, secs, ident, status="ok", head="mlp"):
+        return {"head": head, "task": task, "status": status, "identity": {"head": ident},
+                "timings": {} if secs is None else {"cell_s": secs}}
+
+    records = [row("elevation", 30.0, mlp_now), row("elevation", 50.0, mlp_now), row("elevation", 200.0, mlp_v1),
+               row("ecoregions", 180.0, mlp_v1), row("countries", None, lgbm_v1, "not_applicable", "lightgbm"),
+               row("biome", 999.0, mlp_now, "error"), row("population", 10.0, mlp_now)]
+    groups = [("mlp", "elevation"), ("mlp", "ecoregions"), ("lightgbm", "countries"), ("mlp", "biome")]
+    prior = prior_cell_seconds(records, groups)
+    assert prior == {("mlp", "elevation"): 40.0, ("lightgbm", "countries"): 0.0}
+    p = GridProgress({("lightgbm", "countries"): 90, ("lightgbm", "elevation"): 2}, every_s=3600.0,
+                     out=io.StringIO(), prior={**prior, ("lightgbm", "biome"): 100.0})
+    p.cell_done(_rec("lightgbm", "biome", 100.0))
+    p.t0 = time.perf_counter() - 100.0  # one worker
+    assert abs(p.eta_seconds() - 2 * 100.0) < 2.0  # 90 not-applicable cells cost nothing, and do not pull the median
