@@ -185,11 +185,17 @@ def test_projection_from_measured_cell_times(tmp_path):
     recs.append(rec("air_temperature", "sh", "mlp", 0, 99.0, 5010.0, version=1))  # superseded: not counted
     recs.append(rec("countries", "wrap", "lightgbm", 0, None, 5020.0, status="not_applicable"))
     runs.write_text("".join(json.dumps(r) + "\n" for r in recs))
-    assert measured_wall([{"timestamp": 0.0, "timings": {"cell_s": 5.0}}, {"timestamp": 30.0},
-                          {"timestamp": 2000.0, "timings": {"cell_s": 1.0}}]) == (36.0, 2)
+    def spans(*cells):
+        return [{"timestamp": t0, "timings": {"cell_s": secs}} for t0, secs in cells]
+
+    assert measured_wall(spans((0.0, 5.0), (30.0, 0.0), (2000.0, 1.0))) == (31.0, 2)  # 0-30, then 2000-2001
+    assert measured_wall(spans((0.0, 1.0), (1.0, 1.0), (2.0, 600.0))) == (602.0, 1)  # the last, longest cell counts
+    # a 700 s cell running across a start gap of 790 s: one run, to the end of the last cell
+    assert measured_wall(spans((0.0, 5.0), (10.0, 700.0), (800.0, 5.0))) == (805.0, 1)
     cfg = perf.Config.make(runs=str(runs), projection_workers=2)
     (declared, every), raw = perf.section_projection(cfg)
-    assert raw["declared"]["n_runs"] == 2 and raw["declared"]["wall_s"] == pytest.approx(20.0 + 1.0 + 20.0 + 4.0)
+    assert raw["declared"]["n_runs"] == 2 and raw["declared"]["wall_s"] == pytest.approx(22.0 + 20.0)
+    assert raw["declared"]["cell_s_by_head"] == {"linear": 10.0, "mlp": 0.0, "lightgbm": 0.0}
     assert declared["status"] == "INCOMPLETE" and "5 of" in declared["note"]
     n_splits = dict(grid_plan(["air_temperature"]))["air_temperature"]
     e = raw["every_encoder"]
