@@ -212,11 +212,14 @@ def cmd_reproduce(args) -> int:
         run_kw = {k: v for k, v in _runner_options(args).items() if k not in PLAN_OPTIONS}
         try:
             for (task, heads, *_), cells, todo in plans:
+                if task in failed:  # an earlier block of it failed: the task fails whole
+                    continue
                 try:
                     res = run_planned(cells, todo, on_cell=progress.cell_done, **run_kw)
                 except GeobenchError as e:  # report, and go on with the other tasks
                     print(f"{task}: FAILED: {e}", flush=True)
                     failed.append(task)
+                    progress.drop_task(task)
                     continue
                 n_run += len(res.records)
                 print(f"{task} ({'/'.join(heads)}): {len(res.records)} cell(s) run, {res.skipped} already done, "
@@ -272,8 +275,6 @@ def _progress(args, runs: list[tuple]):
 
     opts = _runner_options(args)
     kw = {k: opts[k] for k in ("results_dir", "force", "n_boot", *PLAN_OPTIONS)}
-    pending: dict[tuple[str, str], int] = {}
-    done_before = 0
     ok_runs, failed = [], []
     for run in runs:
         task, heads, encoders, splits, seeds = run
@@ -286,15 +287,18 @@ def _progress(args, runs: list[tuple]):
             failed.append(task)
             continue
         ok_runs.append((run, cells, todo))
-        done_before += len(cells) - len(todo)
+    ok_runs = [r for r in ok_runs if r[0][0] not in failed]  # a task fails whole, its other blocks too
+    pending: dict[tuple[str, str], int] = {}
+    for _, _, todo in ok_runs:
         for c in todo:
-            key = (c.head.split(":")[0], task)
+            key = (c.head.split(":")[0], c.task)
             pending[key] = pending.get(key, 0) + 1
+    done_before = sum(len(cells) - len(todo) for _, cells, todo in ok_runs)
     prior = prior_cell_seconds(read_records(Path(args.results) / "runs.jsonl", warn=False), pending)
     p = GridProgress(pending, done_before, prior=prior)
     print(f"reproduce --profile {args.profile}: {p.total} declared cell(s), {done_before} already in "
           f"{Path(args.results) / 'runs.jsonl'}, {p.remaining} to run", flush=True)
-    return p, [r for r in ok_runs if r[0][0] not in failed], failed
+    return p, ok_runs, failed
 
 
 SEGMENT_LOG = "reproduce_log.jsonl"  # one JSON line per `reproduce` run: its measured wall time

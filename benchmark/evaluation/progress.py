@@ -23,7 +23,7 @@ def hms(seconds: float) -> str:
 
 def prior_cell_seconds(records: list[dict], groups: Iterable[tuple[str, str]]) -> dict[tuple[str, str], float]:
     """Mean ``timings.cell_s`` per (head name, task) of ``groups`` in earlier ``records``, from the
-    ``ok`` rows at the head's current identity (an older version's times would mislead), and 0 s
+    ``ok`` rows at the head's current identity (an older version's times would mislead), else 0 s
     for a group with ``not_applicable`` rows at any identity (nothing is fitted; whether a head
     applies to a task, such as LightGBM on more than 20 classes, does not depend on its version)."""
     from geobench.errors import GeobenchError
@@ -50,7 +50,7 @@ def prior_cell_seconds(records: list[dict], groups: Iterable[tuple[str, str]]) -
                 now[r["head"]] = None
         if (r.get("identity") or {}).get("head") == now[r["head"]]:
             sums.setdefault(key, []).append(float(secs))
-    return {**{k: sum(v) / len(v) for k, v in sums.items()}, **{k: 0.0 for k in never}}
+    return {**{k: 0.0 for k in never}, **{k: sum(v) / len(v) for k, v in sums.items()}}
 
 
 @dataclass
@@ -93,6 +93,13 @@ class GridProgress:
             print(self.line(), file=self.out or sys.stdout, flush=True)
             if self.on_line is not None:
                 self.on_line(self)
+
+    def drop_task(self, task: str) -> None:
+        """A task that failed: its cells still pending leave the count (and the ETA)."""
+        for key in self.pending:
+            if key[1] == task:
+                self.total -= self.pending[key]
+                self.pending[key] = 0
 
     @property
     def remaining(self) -> int:

@@ -93,3 +93,39 @@ def test_a_task_that_cannot_be_planned_fails_alone(tmp_path, capsys, monkeypatch
     out = capsys.readouterr().out
     assert "median_income: FAILED: median_income: a declared file failed" in out and "FAILED tasks: median_income" in out
     assert [r["task"] for r in read_records(tmp_path / "runs.jsonl")] == ["air_temperature"]
+
+
+def test_a_task_whose_second_block_fails_is_not_counted_or_run(tmp_path, capsys, monkeypatch):
+    """Planning goes block by block (linear, then MLP/LightGBM). When a later block of a task
+    fails, the task fails whole: none of its cells is counted, listed or run. A task failing at
+    run time leaves the count too, so the progress reaches "0 to go"."""
+    from geobench.errors import DataError
+    from geobench.evaluation import runner
+
+    real_plan, real_run = runner.plan_todo, runner.run_planned
+
+    def plan_todo(tasks, encoders, heads, *a, **kw):
+        if tasks == ["median_income"] and "mlp" in heads:
+            raise DataError("median_income: an MLP block cannot be planned")
+        return real_plan(tasks, encoders, heads, *a, **kw)
+
+    monkeypatch.setattr(runner, "plan_todo", plan_todo)
+    args = ["reproduce", "--task", "median_income", "california_housing", "air_temperature", "--split", "random",
+            "--executor", "serial", "--no-report", "--tracking-uri", "none", "--allow-dirty", "--encoder", "wrap",
+            "--head", "linear", "mlp", "--seeds", "1", "--results", str(tmp_path)]
+    assert main([*args, "--dry-run"]) == 1
+    out = capsys.readouterr().out
+    assert "4 declared cell(s), 0 already in" in out and "4 to run" in out and "median_income " not in out
+
+    def run_planned(cells, todo, **kw):
+        if cells[0].task == "california_housing":
+            raise DataError("california_housing: the disk is full")
+        return real_run(cells, todo, **kw)
+
+    monkeypatch.setattr(runner, "run_planned", run_planned)
+    assert main(args) == 1
+    out = capsys.readouterr().out
+    assert "FAILED tasks: median_income, california_housing" in out
+    assert "progress: 2/2 cells done (2 in this run), 0 to go" in out
+    assert sorted((r["task"], r["head"]) for r in read_records(tmp_path / "runs.jsonl")) == \
+        [("air_temperature", "linear"), ("air_temperature", "mlp")]

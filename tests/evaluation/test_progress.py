@@ -66,7 +66,8 @@ def test_prior_uses_current_head_identity_rows_and_not_applicable_ones():
 
     records = [row("elevation", 30.0, mlp_now), row("elevation", 50.0, mlp_now), row("elevation", 200.0, mlp_v1),
                row("ecoregions", 180.0, mlp_v1), row("countries", None, lgbm_v1, "not_applicable", "lightgbm"),
-               row("biome", 999.0, mlp_now, "error"), row("population", 10.0, mlp_now)]
+               row("biome", 999.0, mlp_now, "error"), row("population", 10.0, mlp_now),
+               row("elevation", None, mlp_now, "not_applicable")]  # one split not applicable: the ok mean stands
     groups = [("mlp", "elevation"), ("mlp", "ecoregions"), ("lightgbm", "countries"), ("mlp", "biome")]
     prior = prior_cell_seconds(records, groups)
     assert prior == {("mlp", "elevation"): 40.0, ("lightgbm", "countries"): 0.0}
