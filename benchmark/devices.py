@@ -48,3 +48,13 @@ def device_meta(name: str) -> dict[str, str]:
     """An encoder's ``meta`` entry for device ``name``: ``{"device": name}``, or nothing on ``cpu`` (so
     CPU identities are those of the code before ``--device`` existed)."""
     return {} if name == "cpu" else {"device": check_device(name)}
+
+
+def cuda_ids(dev: Any) -> list[int]:
+    """The CUDA device ids whose RNG ``torch.random.fork_rng`` must save and restore for work on
+    torch device ``dev`` (``[]`` off CUDA, so nothing CUDA is touched on CPU)."""
+    if getattr(dev, "type", "cpu") != "cuda":
+        return []
+    import torch
+
+    return [dev.index if dev.index is not None else torch.cuda.current_device()]

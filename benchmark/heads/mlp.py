@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from geobench.devices import cuda_ids
 from geobench.errors import InputError
 
 from geobench.heads.base import Head, carve_validation, grid, register_head
@@ -105,9 +106,9 @@ class MLPHead(Head):
             raise InputError(f"mlp: decays must be an integer >= 0, got {self.decays!r}")
         if not count(self.eta) or self.eta < 2:
             raise InputError(f"mlp: eta (the halving factor) must be an integer >= 2, got {self.eta!r}")
-        if not 0 <= float(self.tol) < 1:
-            raise InputError(f"mlp: tol (relative improvement) must be in [0, 1), got {self.tol!r}")
-        if self.max_samples is not None and int(self.max_samples) < 1:
+        if isinstance(self.tol, bool) or not isinstance(self.tol, (int, float)) or not 0 <= self.tol < 1:
+            raise InputError(f"mlp: tol (relative improvement) must be a number in [0, 1), got {self.tol!r}")
+        if self.max_samples is not None and (not count(self.max_samples) or self.max_samples < 1):
             raise InputError(f"mlp: max_samples must be a positive integer or None, got {self.max_samples!r}")
 
     def _configs(self) -> list[dict[str, Any]]:
@@ -183,12 +184,12 @@ class MLPHead(Head):
         return alive[0]
 
     def _build(self, d_in: int, d_out: int, cfg: dict[str, Any], dev):
-        """The network of ``cfg``, its initial weights drawn from ``seed`` (the global torch RNG is
-        left as it was)."""
+        """The network of ``cfg``, its initial weights drawn from ``seed`` (the global torch RNGs,
+        CPU and the CUDA device's, are left as they were)."""
         import torch
         import torch.nn as nn
 
-        with torch.random.fork_rng(devices=[]):
+        with torch.random.fork_rng(devices=cuda_ids(dev)):
             torch.manual_seed(self.seed)
             layers: list = []
             width = d_in
@@ -267,7 +268,7 @@ class _Run:
         import torch
 
         t0 = time.perf_counter()
-        with torch.random.fork_rng(devices=[]):
+        with torch.random.fork_rng(devices=cuda_ids(next(self.model.parameters()).device)):
             torch.set_rng_state(self.rng_state)
             while self.stopped_by is None and self.epoch < until:
                 self._epoch()

@@ -90,7 +90,9 @@ def test_tuned_search_halves_over_more_rungs():
                                         ({"eta": 1}, "eta"), ({"patience": 0}, "patience"),
                                         ({"tol": 1.5}, "tol"), ({"decays": -1}, "decays"),
                                         ({"device": "tpu"}, "device must be one of"),
-                                        ({"batch_size": 0}, "batch_size"), ({"decays": True}, "decays")])
+                                        ({"batch_size": 0}, "batch_size"), ({"decays": True}, "decays"),
+                                        ({"tol": "abc"}, "tol .*a number"),
+                                        ({"max_samples": "abc"}, "max_samples must be a positive integer")])
 def test_bad_search_options_are_refused(opts, match):
     Xtr, ytr, Xva, yva, _ = _problem(n=200)
     with pytest.raises(InputError, match=match):
