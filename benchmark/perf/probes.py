@@ -120,14 +120,22 @@ def cell_times(rows: list[dict]) -> dict[str, dict]:
 
 
 def _run(tmp: Path, cfg: Config, cells: list[tuple[str, str, str]], heads: list[str], seeds: int) -> list[dict]:
+    """Run (or resume) the cells; the records of exactly the planned cells, by key (the current
+    code's identities: rows a kept ``--probes-dir`` holds from older code are not paired)."""
     from geobench.evaluation.records import read_records
     from geobench.evaluation.runner import run_grid
 
+    keys: set[str] = set()
     for task, enc, split in cells:
         log(f"probes: {task} x {enc} x {split} x {heads} x {seeds} seed(s) ...")
-        run_grid([task], [enc], heads, [split], seeds, results_dir=tmp, executor="joblib", n_jobs=cfg.grid_jobs,
-                 tracking_uri="none", progress=False, n_boot=0)
-    return read_records(tmp / "runs.jsonl")
+        res = run_grid([task], [enc], heads, [split], seeds, results_dir=tmp, executor="joblib",
+                       n_jobs=cfg.grid_jobs, tracking_uri="none", progress=False, n_boot=0)
+        keys.update(res.keys)
+    recs = [r for r in read_records(tmp / "runs.jsonl") if r["key"] in keys]
+    missing = len(keys - {r["key"] for r in recs if r.get("status") == "ok"})
+    if missing:
+        log(f"probes: {missing} planned cell(s) without an ok record (failed): left out of the pairs")
+    return recs
 
 
 def section_probes(cfg: Config, tmp: Path) -> tuple[list[dict], dict]:

@@ -46,3 +46,27 @@ def test_quick_section_runs(tmp_path):
     rows, raw = section_probes(Config.make(quick=True, grid_jobs=1), tmp_path)
     assert raw["mlp"]["search_ratio"]["n"] == 1 and raw["lightgbm"]["pairs"]
     assert any(r["name"].startswith("mlp search / one fit") for r in rows)
+
+
+@pytest.mark.slow
+def test_a_kept_probes_dir_pairs_only_the_current_code_rows(tmp_path):
+    """Resuming in a kept ``--probes-dir``: a row written there by older code under the same head
+    string (another identity, so another key) is never paired in place of the current one."""
+    import json
+
+    from geobench.perf.config import Config
+    from geobench.perf.probes import section_probes
+
+    cfg = Config.make(quick=True, grid_jobs=1, probes_dir=str(tmp_path))
+    _, raw = section_probes(cfg, tmp_path)
+    runs = tmp_path / "mlp" / "runs.jsonl"
+    old = json.loads(runs.read_text().splitlines()[0])
+    old["key"] += "-older-code"
+    old["identity"]["head"]["params"]["patience"] = 99
+    old["metrics"][old["primary_metric"]] = -5.0
+    old["timestamp"] += 1e6  # newer on disk than the current row
+    with open(runs, "a") as f:
+        f.write(json.dumps(old) + "\n")
+    _, again = section_probes(cfg, tmp_path)  # resumed: nothing re-run, the older row left out
+    assert again["mlp"]["pairs"] == raw["mlp"]["pairs"] and -5.0 not in [
+        v for p in again["mlp"]["pairs"] for v in (p["before"], p["after"])]
