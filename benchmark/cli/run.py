@@ -208,6 +208,7 @@ def cmd_reproduce(args) -> int:
             return 1 if failed else 0
         _log_segment(results, None)  # the checkpoint of a run killed without warning, before it is overwritten
         progress.on_line = _checkpoint_segment(results, args, t0)
+        progress.on_line(progress)  # a run killed while planning or embedding leaves its time too
         interrupted = False
         run_kw = {k: v for k, v in _runner_options(args).items() if k not in PLAN_OPTIONS}
         try:
@@ -302,7 +303,7 @@ def _progress(args, runs: list[tuple]):
 
 
 SEGMENT_LOG = "reproduce_log.jsonl"  # one JSON line per `reproduce` run: its measured wall time
-CURRENT_SEGMENT = ".reproduce_current.json"  # the running one, rewritten with each progress line
+CURRENT_SEGMENT = ".reproduce_current.{pid}.json"  # a running one's, rewritten with each progress line
 
 
 def _segment_row(args, progress, wall_s: float, **extra) -> dict:
@@ -316,41 +317,70 @@ def _segment_row(args, progress, wall_s: float, **extra) -> dict:
 
 def _checkpoint_segment(results: Path, args, t0: float):
     """A progress callback that keeps ``results/.reproduce_current.json`` up to date, so a run
-    killed without warning still leaves its measured time (recovered by the next run)."""
+    killed without warning still leaves its measured time (recovered by the next run). The
+    checkpoint names its process (``owner``: pid and host)."""
     import json
+    import socket
 
     from geobench.cache import atomic_path
 
     def write(progress) -> None:
-        row = _segment_row(args, progress, time.perf_counter() - t0, interrupted=True)
-        with atomic_path(results / CURRENT_SEGMENT) as tmp:
+        row = _segment_row(args, progress, time.perf_counter() - t0, interrupted=True,
+                           owner={"pid": os.getpid(), "host": socket.gethostname()})
+        with atomic_path(results / CURRENT_SEGMENT.format(pid=os.getpid())) as tmp:
             Path(tmp).write_text(json.dumps(row, sort_keys=True))
 
     return write
 
 
 def _log_segment(results: Path, row: dict | None) -> None:
-    """Append to ``results/reproduce_log.jsonl`` the checkpoint a killed run left (``row`` None,
-    at the start of a run), or this run's final ``row`` (at its end, replacing its own
-    checkpoint): the declared grid's wall time is the sum over the runs that built it."""
+    """Append to ``results/reproduce_log.jsonl`` the checkpoints killed runs left (their owner
+    process gone; a live run's checkpoint is its own), and this run's final ``row`` if given (at
+    its end, replacing its own checkpoint): the declared grid's wall time is the sum over the
+    runs that built it."""
     import json
 
     results.mkdir(parents=True, exist_ok=True)
     rows = []
-    current = results / CURRENT_SEGMENT
-    if current.is_file() and row is not None:
-        current.unlink()  # this run's own checkpoint: the final row replaces it
-    elif current.is_file():
+    for current in sorted(results.glob(CURRENT_SEGMENT.format(pid="*"))) + sorted(results.glob(".reproduce_current.json")):
         try:
-            rows.append(json.loads(current.read_text()))
+            found = json.loads(current.read_text())
         except ValueError:  # a torn checkpoint: its run's time is lost, say so
             print(f"geobench: warning: {current} is unreadable; that run's wall time is not logged", flush=True)
-        current.unlink()
+            found = {}
+        owner = found.pop("owner", None) or {}
+        if owner.get("pid") == os.getpid():
+            if row is not None:
+                current.unlink()  # this run's own checkpoint: the final row replaces it
+        elif _alive(owner):
+            print(f"geobench: note: another reproduce (pid {owner['pid']}) is running on {results}; "
+                  "its wall time is its own to log", flush=True)
+        else:  # the checkpoint of a run killed without warning
+            if found:
+                rows.append(found)
+            current.unlink()
     if row and row["cells_run"]:
         rows.append(row)
     if rows:
         with open(results / SEGMENT_LOG, "a") as f:
             f.write("".join(json.dumps(r, sort_keys=True) + "\n" for r in rows))
+
+
+def _alive(owner: dict) -> bool:
+    """Whether ``owner`` (pid and host of a checkpoint) is a live process other than this one, on
+    this host (a process elsewhere cannot be checked: taken as gone)."""
+    import socket
+
+    pid = owner.get("pid")
+    if not isinstance(pid, int) or pid == os.getpid() or owner.get("host") != socket.gethostname():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True
 
 
 def _write_report(results: Path, page: Path) -> None:

@@ -50,7 +50,7 @@ def test_profile_blocks_are_narrowed_by_the_flags(tmp_path, capsys, monkeypatch)
     assert main(args) == 0  # resumed: nothing to run, nothing logged
     assert "3 declared cell(s), 3 already in" in capsys.readouterr().out
     assert len((tmp_path / "reproduce_log.jsonl").read_text().splitlines()) == 1
-    assert not (tmp_path / ".reproduce_current.json").exists()  # the checkpoint is gone once logged
+    assert not list(tmp_path.glob(".reproduce_current*"))  # the checkpoint is gone once logged
 
 
 def test_a_run_killed_without_warning_still_logs_its_time(tmp_path, capsys):
@@ -61,7 +61,7 @@ def test_a_run_killed_without_warning_still_logs_its_time(tmp_path, capsys):
     assert main(args) == 0
     rows = [json.loads(line) for line in (tmp_path / "reproduce_log.jsonl").read_text().splitlines()]
     assert rows[0] == killed and rows[1]["cells_run"] == 1 and "interrupted" not in rows[1]
-    assert not (tmp_path / ".reproduce_current.json").exists()
+    assert not list(tmp_path.glob(".reproduce_current*"))
 
 
 def test_flags_outside_the_profile_are_refused(tmp_path, capsys):
@@ -129,3 +129,31 @@ def test_a_task_whose_second_block_fails_is_not_counted_or_run(tmp_path, capsys,
     assert "progress: 2/2 cells done (2 in this run), 0 to go" in out
     assert sorted((r["task"], r["head"]) for r in read_records(tmp_path / "runs.jsonl")) == \
         [("air_temperature", "linear"), ("air_temperature", "mlp")]
+
+
+def test_the_checkpoint_of_a_live_run_is_left_to_it(tmp_path, capsys):
+    """Two runs on one results folder: the checkpoint of a reproduce still running (its pid alive
+    on this host) is neither logged as interrupted nor removed; a dead owner's is logged, without
+    the owner field."""
+    import socket
+    import subprocess
+
+    args = [*BASE, "--encoder", "wrap", "--head", "linear", "--seeds", "1", "--results", str(tmp_path)]
+    live = subprocess.Popen(["sleep", "60"])
+    try:
+        other = {"cells_run": 3, "wall_s": 50.0, "interrupted": True, "profile": "paper",
+                 "owner": {"pid": live.pid, "host": socket.gethostname()}}
+        (tmp_path / f".reproduce_current.{live.pid}.json").write_text(json.dumps(other))
+        assert main(args) == 0
+        assert f"another reproduce (pid {live.pid}) is running" in capsys.readouterr().out
+        (mine,) = [json.loads(line) for line in (tmp_path / "reproduce_log.jsonl").read_text().splitlines()]
+        assert mine["cells_run"] == 1 and "owner" not in mine
+        assert json.loads((tmp_path / f".reproduce_current.{live.pid}.json").read_text()) == other
+    finally:
+        live.kill()
+        live.wait()
+    # now its owner is gone: the next run logs it as a killed run's time
+    assert main([*args, "--force"]) == 0
+    rows = [json.loads(line) for line in (tmp_path / "reproduce_log.jsonl").read_text().splitlines()]
+    assert rows[1] == {k: v for k, v in other.items() if k != "owner"} and rows[2]["cells_run"] == 1
+    assert not list(tmp_path.glob(".reproduce_current*"))
