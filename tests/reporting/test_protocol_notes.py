@@ -58,21 +58,26 @@ def test_alpha_edge_counts_and_the_sensitivity_table(records):
     assert sens[0].split("|")[3].strip() == f"{np.mean(diffs):+.4f}"
 
 
-@pytest.mark.parametrize("max_samples,patience,signal", [(20_000, 50, 1.0), (400_000, 2, 0.0)])
-def test_mlp_cap_derived_for_old_rows_equals_the_recorded_flag(max_samples, patience, signal):
-    """The rule used for rows written before ``best_epoch_at_cap`` existed gives the flag the
-    head itself records, both when the cap binds and when early stopping ends the run."""
+@pytest.mark.parametrize("max_samples,patience,signal,v1", [(20_000, 50, 1.0, True), (400_000, 2, 0.0, False),
+                                                         (20_000, 50, 0.0, False)])
+def test_mlp_cap_derived_for_old_rows_is_the_version_1_flag(max_samples, patience, signal, v1):
+    """The rule used for rows written before ``best_epoch_at_cap`` existed gives version 1's flag:
+    the sample cap stopped the run while it was still improving (its best epoch the last or the
+    next-to-last). Version 2 records any stop by a cap, so on pure noise (best epoch 1, then the
+    cap) the two differ: the old rule says not at the cap, the head's own flag says it was."""
     rng = np.random.default_rng(0)
-    X = rng.normal(size=(3000, 8))
-    y = signal * X @ rng.normal(size=8) + rng.normal(size=3000)  # signal 0: early stopping ends the run
+    X = rng.normal(size=(3500, 8))
+    y = signal * X @ rng.normal(size=8) + rng.normal(size=3500)  # signal 0: nothing to learn
     head = MLPHead("regression", seed=0, n_threads=1, params={"hidden": 32}, max_samples=max_samples,
                    patience=patience, max_epochs=200, tol=1e-7, decays=0, min_patience_steps=1).fit(
-        X, y, eval_set=[(X[:500], y[:500])])
+        X[:3000], y[:3000], eval_set=[(X[3000:], y[3000:])])
     hp = dict(head.chosen_params_)
     recorded = hp.pop("best_epoch_at_cap")
+    by_hand = hp["stopped_by"] == "max_samples" and hp["best_epoch"] >= hp["epochs"] - 1  # version 1's flag
+    assert by_hand is v1
     row = pd.Series({"head_params": hp, "n_train": 3000})
-    assert mlp_at_cap(row, max_samples=max_samples, max_epochs=200) is recorded
-    assert recorded is (max_samples == 20_000)
+    assert mlp_at_cap(row, max_samples=max_samples, max_epochs=200) is v1
+    assert recorded is (hp["stopped_by"] == "max_samples")  # version 2: any stop by a cap
 
 
 def test_mlp_cap_table_counts_recorded_flags():
