@@ -61,3 +61,18 @@ def test_africa_figure_without_stored_predictions_is_skipped_with_the_reason(tmp
     append_records(tmp_path / "runs.jsonl", [rec])
     assert write_figures(tmp_path, encoders=()) == []
     assert "figure skipped: the Africa ecoregions figure (linear) needs the per-point predictions" in capsys.readouterr().out
+
+
+def test_rows_of_a_retired_head_identity_are_flagged_on_the_page():
+    """The prose says retired heads' rows were archived; while some remain, the page says so."""
+    from geobench.evaluation.archive import retired_head_keys
+    from geobench.evaluation.identity import head_identity
+    from geobench.evaluation.records import read_records
+
+    recs = read_records(FIX / "runs_small.jsonl", warn=False)
+    n = len(retired_head_keys(recs))
+    assert n > 0  # the fixture was written by version-1 heads
+    (line, blank) = results_page.retired_rows_lines(recs)
+    assert line.startswith(f"**Warning: {n} record(s) of a retired head identity") and "--archive-superseded" in line
+    current = [{**r, "identity": {**r["identity"], "head": head_identity(r["head"], False)}} for r in recs]
+    assert results_page.retired_rows_lines(current) == []  # the same rows at today's head identities
