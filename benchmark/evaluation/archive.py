@@ -94,23 +94,17 @@ def retired_head_keys(records: list[dict], heads: set[str] | None = None) -> set
     defaults within a version, such as LightGBM's stopping rounds), for ``heads`` (None: every
     head). Rows written before versions were recorded (version None) are version 1. A head not
     registered here (a plugin) is unknown, not retired."""
-    from geobench.errors import GeobenchError
-    from geobench.evaluation.identity import head_identity
+    from geobench.evaluation.identity import current_head_identity
 
-    now: dict[tuple[str, bool], dict | None] = {}
+    cache: dict[tuple[str, bool], dict | None] = {}
     out = set()
     for r in records:
         if heads is not None and r["head"] not in heads and r["head"].split(":")[0] not in heads:
             continue
         recorded = dict((r.get("identity") or {}).get("head") or {})
         recorded["version"] = recorded.get("version") or 1
-        spec = (r["head"], bool(recorded.get("tune")))
-        if spec not in now:
-            try:
-                now[spec] = head_identity(*spec)
-            except GeobenchError:
-                now[spec] = None
-        if now[spec] is not None and recorded != now[spec]:
+        now = current_head_identity(r["head"], bool(recorded.get("tune")), cache)
+        if now is not None and recorded != now:
             out.add(r["key"])
     return out
 

@@ -121,6 +121,21 @@ def head_identity(spec: str, tune: bool) -> dict[str, Any]:
             "version": getattr(HEADS.get(name), "version", 1)}
 
 
+def current_head_identity(spec: str, tune: bool, cache: dict[tuple[str, bool], dict | None]) -> dict | None:
+    """:func:`head_identity` of (``spec``, ``tune``) as this code gives it now, or None for a head
+    not registered here (a plugin not loaded: unknown, neither current nor retired). ``cache``
+    holds the answers, so a pass over many records computes each spec once."""
+    from geobench.errors import GeobenchError
+
+    key = (spec, bool(tune))
+    if key not in cache:
+        try:
+            cache[key] = head_identity(spec, bool(tune))
+        except GeobenchError:
+            cache[key] = None
+    return cache[key]
+
+
 def task_identity(points: Any) -> dict[str, Any]:
     """Name, version, options and the points' sha256 of a loaded task."""
     return {"name": points.spec.name, "version": points.spec.version, "options": points.options,

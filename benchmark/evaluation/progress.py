@@ -26,11 +26,10 @@ def prior_cell_seconds(records: list[dict], groups: Iterable[tuple[str, str]]) -
     ``ok`` rows at the head's current identity (an older version's times would mislead), else 0 s
     for a group with ``not_applicable`` rows at any identity (nothing is fitted; whether a head
     applies to a task, such as LightGBM on more than 20 classes, does not depend on its version)."""
-    from geobench.errors import GeobenchError
-    from geobench.evaluation.identity import head_identity
+    from geobench.evaluation.identity import current_head_identity
 
     groups = set(groups)
-    now: dict[str, dict | None] = {}
+    cache: dict[tuple[str, bool], dict | None] = {}
     sums: dict[tuple[str, str], list[float]] = {}
     never: set[tuple[str, str]] = set()
     for r in records:
@@ -43,12 +42,8 @@ def prior_cell_seconds(records: list[dict], groups: Iterable[tuple[str, str]]) -
             continue
         if r.get("status") != "ok" or secs is None:
             continue
-        if r["head"] not in now:
-            try:
-                now[r["head"]] = head_identity(r["head"], False)
-            except GeobenchError:  # a head no longer registered
-                now[r["head"]] = None
-        if (r.get("identity") or {}).get("head") == now[r["head"]]:
+        now = current_head_identity(r["head"], False, cache)  # None: a head no longer registered
+        if now is not None and (r.get("identity") or {}).get("head") == now:
             sums.setdefault(key, []).append(float(secs))
     return {**{k: 0.0 for k in never}, **{k: sum(v) / len(v) for k, v in sums.items()}}
 
@@ -69,7 +64,7 @@ class GridProgress:
     n_done: int = 0
     cell_seconds: float = 0.0
     _by_group: dict[tuple[str, str], list[float]] = field(default_factory=dict)
-    _last_print: float = 0.0
+    _last_print: float | None = None  # None: no line yet, so the first cell prints one
     total: int = 0  # declared cells: done before + to run (set from ``pending`` at start)
 
     def __post_init__(self) -> None:
@@ -88,7 +83,7 @@ class GridProgress:
         if key in self.pending:
             self.pending[key] = max(0, self.pending[key] - 1)
         now = time.perf_counter()
-        if now - self._last_print >= self.every_s or not self.remaining:
+        if self._last_print is None or now - self._last_print >= self.every_s or not self.remaining:
             self._last_print = now
             print(self.line(), file=self.out or sys.stdout, flush=True)
             if self.on_line is not None:
