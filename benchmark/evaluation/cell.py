@@ -109,8 +109,10 @@ def fit_cell(job: Job) -> tuple[dict, pd.DataFrame | None]:
         pred_s = time.perf_counter() - t_pred
     ci_method = c.identity.get("ci", "iid") if job.n_boot else None
     blocks = ci_blocks(ci_method, df["lon"].to_numpy()[te], df["lat"].to_numpy()[te])
-    metrics, per_cont, ci, pred_col = score(spec.kind, spec.primary_metric, y, tr, te, out,
-                                            df["continent"].to_numpy()[te], n_classes, c.seed, job.n_boot, blocks)
+    lonlat = df[["lon", "lat"]].to_numpy(np.float64)
+    metrics, per_cont, ci, pred_col, geo = score(spec.kind, spec.primary_metric, y, tr, te, out,
+                                                 df["continent"].to_numpy()[te], n_classes, c.seed, job.n_boot,
+                                                 blocks, lonlat=lonlat)
     if blocks is not None:
         record.ci_blocks = n_blocks = int(np.unique(blocks).size)
         if n_blocks < MIN_BLOCKS:
@@ -124,6 +126,7 @@ def fit_cell(job: Job) -> tuple[dict, pd.DataFrame | None]:
     head_timings = dict(getattr(head, "timings_", {}) or {})  # e.g. the MLP search: timings, not parameters
     record.metrics, record.per_continent, record.head_params = {**metrics, **ceiling}, per_cont, head_params
     record.ci95, record.ci_method, record.warnings = {spec.primary_metric: ci}, ci_method, warnings_
+    record.geo = geo
     record.timings = {"embed_s": job.embed_seconds, "fit_s": round(fit_s, 4), "predict_s": round(pred_s, 4),
                       "search_s": head_timings.pop("search_s", None), **head_timings,
                       "cell_s": round(time.perf_counter() - t0, 4)}
@@ -183,11 +186,13 @@ def _fit_protocol(job: Job, points, X, record: RunRecord, head: str) -> RunRecor
 
 
 def score(kind: str, primary: str, y: np.ndarray, tr: np.ndarray, te: np.ndarray, out: np.ndarray,
-          cont_te: np.ndarray, n_classes: int | None, seed: int, n_boot: int, blocks: np.ndarray | None = None
-          ) -> tuple[dict, dict, list | None, np.ndarray]:
+          cont_te: np.ndarray, n_classes: int | None, seed: int, n_boot: int, blocks: np.ndarray | None = None,
+          lonlat: np.ndarray | None = None) -> tuple[dict, dict, list | None, np.ndarray, dict | None]:
     """(metrics, per-continent metrics, bootstrap CI of ``primary`` or None, per-point prediction
-    column) of test predictions ``out`` (regression values, or (n, n_classes) scores). ``blocks``
-    (one label per test point) makes the CI a block bootstrap; None: i.i.d."""
+    column, geo block or None) of test predictions ``out`` (regression values, or (n, n_classes)
+    scores). ``blocks`` (one label per test point) makes the CI a block bootstrap; None: i.i.d.
+    ``lonlat``: every point's (lon, lat) degrees, indexed like ``y``; given, the geo block
+    (:func:`geobench.evaluation.geobias.geo_scores`) is computed."""
     from geobench.evaluation import metrics as M
 
     yt = y[te]
@@ -216,4 +221,9 @@ def score(kind: str, primary: str, y: np.ndarray, tr: np.ndarray, te: np.ndarray
             warnings.simplefilter("ignore", UserWarning)
             ci = M.bootstrap_ci(yt, out, primary, n_boot=n_boot, seed=seed, blocks=blocks)  # vectorised by name
         ci = None if ci[0] is None else list(ci)
-    return metrics, per_cont, ci, pred_col
+    geo = None
+    if lonlat is not None and te.size and tr.size:
+        from geobench.evaluation.geobias import geo_scores
+
+        geo = geo_scores(kind, yt, pred_col, lonlat[te], lonlat[tr], per_cont, lambda m: fn(yt[m], out[m]))
+    return metrics, per_cont, ci, pred_col, geo

@@ -1,6 +1,6 @@
 """A cell's identity is its content, computed before any fitting.
 
-The identity of one result cell is a JSON-able dict of six parts:
+The identity of one result cell is a JSON-able dict of seven parts:
 
 - ``task``: name, version, options, and the sha256 of its points (lon, lat, y);
 - ``encoder``: the canonical spec, the sha256 of its weights (if any), and for a user encoder
@@ -12,6 +12,9 @@ The identity of one result cell is a JSON-able dict of six parts:
   :mod:`.intervals`): another method gives another ``ci95`` for the same predictions, so a
   cell whose CI method changed is a new cell (rows written before the part existed have none
   and carry ``ci_method: iid``);
+- ``scores``: the version of what a cell scores (:data:`SCORES_VERSION`): version 2 adds the
+  geo block (Moran's I of the residuals, the continent spread, the score by distance to the
+  nearest training point), so a row of version 1 (no ``scores`` part) is re-run, not patched;
 - ``seed``.
 
 A cell's ``key`` is a readable prefix plus a digest of the whole identity; its ``setting`` is
@@ -26,6 +29,8 @@ import json
 from typing import Any
 
 import numpy as np
+
+SCORES_VERSION = 2  # what a cell scores; see the module docstring
 
 
 def digest(obj: Any, n: int = 16) -> str:

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
 from geobench.errors import InputError
-from geobench.evaluation.identity import (cell_key, digest, encoder_identity, head_identity, setting_of,
-                                         task_identity)
+from geobench.evaluation.identity import (SCORES_VERSION, cell_key, digest, encoder_identity, head_identity,
+                                         setting_of, task_identity)
 
 
 @dataclass(frozen=True)
@@ -171,7 +171,7 @@ def plan(tasks: list[str], encoders: list[Any], heads: list[str], splits: list[s
                     ci_s = "none" if ci == "none" else ci_method(ci, t, s)
                     for seed in seeds:
                         identity = {"task": task_id, "encoder": enc_id, "head": heads_id[h], "split": s,
-                                    "ci": ci_s, "seed": int(seed)}
+                                    "ci": ci_s, "scores": SCORES_VERSION, "seed": int(seed)}
                         cells.append(Cell(t, enc.meta["spec"], h, s, int(seed), opts, tune, identity, enc))
     by_key: dict[str, Cell] = {}
     for c in cells:  # one cell per identity (two user encoders with the same name and code), first kept

@@ -123,11 +123,14 @@ def is_current(record: dict, head_ids: dict[str, dict]) -> bool:
     --archive-superseded``. Rows run with ``--device cuda`` are another setting (the specs carry
     the device) and do not count."""
     from geobench.evaluation.grid import in_plan
+    from geobench.evaluation.identity import SCORES_VERSION
     from geobench.evaluation.intervals import ci_method
 
     ident = record.get("identity") or {}
     if ident.get("head") != head_ids.get(record["head"]):
         return False
     if not in_plan(record["task"], record["split"]):
+        return False
+    if ident.get("scores", 1) != SCORES_VERSION:  # a row without the current scores (the geo block)
         return False
     return ident.get("ci") == ci_method("block", record["task"], record["split"])

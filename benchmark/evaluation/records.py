@@ -28,7 +28,7 @@ from filelock import FileLock, Timeout
 from geobench.errors import DataError
 
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 DEFAULT_RESULTS = "geobench-results"
 
 OK, NOT_APPLICABLE = "ok", "not_applicable"
@@ -74,6 +74,7 @@ class RunRecord:
     split_seed: int | None = None  # the split's seed (its ``seed=`` option, else ``seed``); ``seed`` drives the head
     ci_method: str | None = None  # how ci95 was made: ``block:deg=D`` or ``iid`` (rows before schema 3)
     ci_blocks: int | None = None  # occupied test blocks the block bootstrap resampled
+    geo: dict | None = None  # where the errors lie: Moran's I, continent spread, score by distance (schema 4)
 
     def not_applicable(self, reason: str) -> "RunRecord":
         """Mark the cell as not applicable (recorded as done, never retried)."""
