@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 
 from geobench.errors import InputError
+from geobench.tasks.geometry import EARTH_RADIUS_KM
 
-EARTH_RADIUS_KM = 6371.0088  # mean Earth radius (IUGG), as libpysal.cg.RADIUS_EARTH_KM
 MORAN_K = 8  # neighbours per test point in the Moran graph
 # Upper edges (km) of the distance-to-nearest-training-point bins; the last bin is open.
 DISTANCE_BINS_KM = (10.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0)
@@ -18,13 +18,15 @@ MIN_BIN_POINTS = 30  # a bin with fewer test points gets no score (None), only i
 
 
 def unit_vectors(lonlat: np.ndarray) -> np.ndarray:
-    """(N, 3) unit vectors of (N, 2) ``(lon, lat)`` degrees. Euclidean (chord) distance between
-    them is monotone in great-circle distance, so nearest neighbours are the same."""
+    """(N, 3) unit vectors of (N, 2) ``(lon, lat)`` degrees (:func:`geobench.coords.lonlat_to_xyz`,
+    with the shape checked). Chord distance between them is monotone in great-circle distance,
+    so nearest neighbours are the same."""
+    from geobench.coords import lonlat_to_xyz
+
     lonlat = np.asarray(lonlat, dtype=np.float64)
     if lonlat.ndim != 2 or lonlat.shape[1] != 2:
         raise InputError(f"expected (N, 2) (lon, lat) degrees, got shape {lonlat.shape}")
-    lon, lat = np.deg2rad(lonlat[:, 0]), np.deg2rad(lonlat[:, 1])
-    return np.stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)], axis=1)
+    return lonlat_to_xyz(lonlat)
 
 
 def chord_to_km(chord: np.ndarray) -> np.ndarray:

@@ -10,6 +10,9 @@ Spec strings (``--split``):
   each coordinate group is placed where its first row falls, and the train/val/test cuts move
   to the nearest group boundary, so the sizes are as close to the fractions as the groups
   allow. Without duplicate coordinates it is exactly the default split.
+  ``ntrain=N`` keeps only the first N rows of the (permuted) training part; validation and test
+  stay as they are, so for one seed the training sets of growing N are nested and every N is
+  scored on the same test points (a learning curve).
 - ``spatial_block[:deg=10:train=0.6:val=0.2][:buffer=KM]``: points are grouped into ``deg`` x
   ``deg`` lon/lat blocks; whole blocks go to train, val or test. Without a buffer (the
   default) neighbours still leak across block edges: a training point just outside a test
@@ -86,18 +89,18 @@ def parse_split(text: str) -> SplitSpec:
     else:
         _, opts = parse_spec(text)
         params = {"deg": 10.0, "train": 0.6, "val": 0.2}
-    optional = {"spatial_block": ("seed", "buffer"), "random": ("seed", "duplicates")}.get(kind, ("seed",))
+    optional = {"spatial_block": ("seed", "buffer"), "random": ("seed", "duplicates", "ntrain")}.get(kind, ("seed",))
     # optional options are left out of params when unset (or set to their default)
     for k, v in opts.items():
         if k not in params and k not in optional:
             raise InputError(f"split {kind!r} has no option {k!r}; accepted: {', '.join([*params, *optional])}")
-        if k == "seed":
+        if k in ("seed", "ntrain"):
             try:
                 params[k] = int(v)
             except ValueError:
-                raise InputError(f"split option seed={v!r} must be an integer") from None
-            if params[k] < 0:
-                raise InputError(f"split option seed={v!r} must be >= 0")
+                raise InputError(f"split option {k}={v!r} must be an integer") from None
+            if params[k] < (1 if k == "ntrain" else 0):
+                raise InputError(f"split option {k}={v!r} must be >= {1 if k == 'ntrain' else 0}")
             continue
         if k == "name":  # the canonical form writes the continent as name=...
             v = v.replace("_", " ")
@@ -148,7 +151,10 @@ def apply_split(df: pd.DataFrame, spec: SplitSpec, seed: int) -> tuple[np.ndarra
         a, b = int(round(p["train"] * n)), int(round((p["train"] + p["val"]) * n))
         if p.get("duplicates") == "grouped":
             perm, a, b = _grouped(perm, coord_groups(df), a, b)
-        parts = perm[:a], perm[a:b], perm[b:]
+        if p.get("ntrain", 0) > a:
+            raise InputError(f"split {spec}: ntrain={p['ntrain']} is more than the {a} rows of the training "
+                             f"part ({n} points x train={p['train']}); lower ntrain or raise train")
+        parts = perm[:a][: p.get("ntrain", a)], perm[a:b], perm[b:]
     elif spec.kind == "spatial_block":
         parts = _block_split(df, p, rng)
     else:

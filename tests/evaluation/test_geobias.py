@@ -106,3 +106,4 @@ def test_bad_input_is_named():
         G.unit_vectors(np.zeros((3, 3)))
     with pytest.raises(InputError, match="more than k=8"):
         G.knn_weights(ll[:5])
+

@@ -164,3 +164,15 @@ def test_records_count_shared_coordinates(tmp_path, housing):
     assert default["provenance"]["n_test_coords_in_train"] > 1000
     assert grouped["provenance"]["n_test_coords_in_train"] == 0
     assert default["key"] != grouped["key"]
+
+
+def test_ntrain_nests_training_sets_over_one_fixed_test_set():
+    rng = np.random.default_rng(7)
+    df = pd.DataFrame({"lon": rng.uniform(-180, 180, 2000), "lat": rng.uniform(-60, 70, 2000), "continent": "Africa"})
+    parts = {n: apply_split(df, parse_split(f"random:train=0.8:val=0.1:ntrain={n}"), 3) for n in (100, 400, 1600)}
+    full = apply_split(df, parse_split("random:train=0.8:val=0.1"), 3)
+    assert [len(p[0]) for p in parts.values()] == [100, 400, 1600]
+    assert set(parts[100][0]) < set(parts[400][0]) < set(parts[1600][0]) == set(full[0])
+    assert all((p[2] == full[2]).all() and (p[1] == full[1]).all() for p in parts.values())
+    with pytest.raises(InputError, match="ntrain=1601 is more than the 1600 rows"):
+        apply_split(df, parse_split("random:train=0.8:val=0.1:ntrain=1601"), 3)
