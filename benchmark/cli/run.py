@@ -255,7 +255,7 @@ def _profile_runs(args, tasks: list[str], kinds: list[str]) -> list[tuple]:
     out = []
     for task, splits in grid_plan(tasks):
         for b in blocks:
-            sp = [s for s in splits if s.split(":")[0] in kinds and s.split(":")[0] in b.split_kinds]
+            sp = [s for s in b.task_splits(task, splits) if s.split(":")[0] in kinds]
             if sp:
                 out.append((task, list(b.heads), list(b.encoders), sp, b.seeds))
     return out

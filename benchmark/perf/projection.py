@@ -30,14 +30,16 @@ HEADS = ("linear", "mlp", "lightgbm")
 
 
 def current_records(records: list[dict]) -> list[dict]:
-    """The newest record per key, of the current head identity, default CI and a grid split."""
+    """The newest record per key, of the current head identity and scores, default CI and a split
+    of the declared profile (the grid's, or one of its explicit splits)."""
     from geobench.evaluation.identity import head_identity
+    from geobench.evaluation.profiles import PROFILES, explicit_splits, is_current
     from geobench.evaluation.records import latest_by_key
-    from geobench.evaluation.profiles import is_current
 
     latest, _ = latest_by_key(records)
     ids = {h: head_identity(h, False) for h in HEADS}
-    return [r for r in latest if r.get("head") in ids and is_current(r, ids)]
+    explicit = explicit_splits(PROFILES["paper"])
+    return [r for r in latest if r.get("head") in ids and is_current(r, ids, explicit)]
 
 
 def measured_wall(records: list[dict], gap_s: float = GAP_S) -> tuple[float, int]:

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from geobench.evaluation.profiles import Profile, is_current
+from geobench.evaluation.profiles import Profile, explicit_splits, is_current, split_label
 
 
 def coverage(records: list[dict], profile: Profile, tasks: list[str]) -> dict[tuple[str, str, str, str], dict]:
-    """``{(head, task, encoder, split kind): {"declared": n, "ok": seeds, "na": seeds, "reason": str}}``
-    for every declared combination; seeds counted from the newest record per key."""
+    """``{(head, task, encoder, split label): {"declared": n, "ok": seeds, "na": seeds, "reason": str}}``
+    for every declared combination (the label: the split kind of a grid split, else the explicit
+    split, see :func:`~geobench.evaluation.profiles.declared_cells`); seeds counted from the
+    newest record per key."""
     from geobench.evaluation.identity import head_identity
     from geobench.evaluation.profiles import declared_cells
     from geobench.evaluation.records import latest_by_key
@@ -21,10 +23,11 @@ def coverage(records: list[dict], profile: Profile, tasks: list[str]) -> dict[tu
     declared = declared_cells(profile, tasks)
     head_ids = {h: head_identity(h, False) for h in {d[0] for d in declared}}
     out = {(h, t, e, k): {"declared": n, "ok": set(), "na": set(), "reason": ""} for h, t, e, k, n in declared}
+    explicit = explicit_splits(profile)
     latest, _ = latest_by_key(records)
     for r in latest:
-        key = (r["head"], r["task"], r["encoder"], r["split"].split(":")[0])
-        if key not in out or not is_current(r, head_ids) or not 0 <= r["seed"] < out[key]["declared"]:
+        key = (r["head"], r["task"], r["encoder"], split_label(r["task"], r["split"], explicit))
+        if key not in out or not is_current(r, head_ids, explicit) or not 0 <= r["seed"] < out[key]["declared"]:
             continue  # another setting, or a seed beyond the declared ones
         slot = out[key]
         if r.get("status") == "ok":
@@ -63,12 +66,20 @@ def coverage_lines(records: list[dict], profile: Profile | str = "paper", tasks:
              f"**{complete} of {len(cov)}** declared (head, task, encoder, split kind) combinations are complete; "
              f"{n_have:,} of {n_cells:,} declared cells (seeds) are in the records.", "",
              "| head | task | " + " | ".join(SPLIT_KINDS) + " |", "|---|---|" + "---|" * len(SPLIT_KINDS)]
-    for (h, t) in sorted(grid, key=lambda ht: (ht[0] != "linear", ht)):
+    order = sorted(grid, key=lambda ht: (ht[0] != "linear", ht))
+    for (h, t) in order:
+        if not any(k in grid[(h, t)] for k in SPLIT_KINDS):
+            continue
         cells = []
         for k in SPLIT_KINDS:
             slots = grid[(h, t)].get(k)
             cells.append("–" if not slots else _cell_text(slots))
         lines.append(f"| {h} | {t} | " + " | ".join(cells) + " |")
+    beside = [(h, t, k) for (h, t) in order for k in grid[(h, t)] if k not in SPLIT_KINDS]
+    if beside:  # explicit splits (block sizes, learning curve): outside the headline tables
+        lines += ["", "Beside the headline grid (block sizes, learning curve):", "",
+                  "| head | task | split | encoders |", "|---|---|---|---|"]
+        lines += [f"| {h} | {t} | `{k}` | {_cell_text(grid[(h, t)][k])} |" for h, t, k in beside]
     reasons = sorted({s["reason"] for s in cov.values() if s["na"] and s["reason"]})
     lines += [""] + [f"Not applicable: {r}." for r in reasons] + [""] if reasons else [""]
     return lines

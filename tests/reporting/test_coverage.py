@@ -3,7 +3,7 @@ hold at the current setting; rows of an older head version or another CI method 
 from __future__ import annotations
 
 from geobench.evaluation.grid import grid_plan
-from geobench.evaluation.identity import head_identity
+from geobench.evaluation.identity import SCORES_VERSION, head_identity
 from geobench.evaluation.intervals import ci_method
 from geobench.evaluation.profiles import Block, Profile, declared_cells
 from geobench.evaluation.splits import parse_split
@@ -16,7 +16,8 @@ TASKS = ["air_temperature", "median_income", "ecoregions"]
 
 def _rec(head, task, enc, kind, seed, status="ok", **ident):
     split = next(str(parse_split(s)) for s in dict(grid_plan([task]))[task] if s.startswith(kind))
-    identity = {"head": head_identity(head, False), "ci": ci_method("block", task, split), **ident}
+    identity = {"head": head_identity(head, False), "ci": ci_method("block", task, split), "scores": SCORES_VERSION,
+                **ident}
     return {"key": f"{task}|{enc}|{head}|{split}|{seed}|{sorted(ident)}", "head": head, "task": task, "encoder": enc,
             "split": split, "seed": seed, "status": status, "identity": identity,
             "reason": "too many classes" if status == "not_applicable" else None}
@@ -38,6 +39,10 @@ def test_coverage_counts_current_rows_only():
     old["identity"]["head"] = {**old["identity"]["head"], "version": 1}  # the superseded head
     iid = _rec("linear", "median_income", "wrap", "random", 1)
     iid["identity"]["ci"] = "iid"  # another CI method: another setting
+    unscored = _rec("linear", "air_temperature", "wrap", "random", 0)
+    del unscored["identity"]["scores"]  # a row of before the geo block: re-run, not counted
+    unscored["key"] += "old"
+    recs.insert(0, unscored)
     recs += [old, iid, _rec("lightgbm", "ecoregions", "wrap", "random", 0, status="not_applicable"),
              _rec("lightgbm", "air_temperature", "wrap", "random", 0), _rec("linear", "ecoregions", "rff", "random", 0),
              _rec("linear", "median_income", "sh", "random", 7)]  # a seed beyond the declared two: not counted
@@ -56,3 +61,23 @@ def test_coverage_counts_current_rows_only():
     assert row[("linear", "median_income")].endswith("| – |")  # no Africa hold-out declared
     assert "not applicable (1 encoders)" in row[("lightgbm", "ecoregions")]
     assert "Not applicable: too many classes." in lines
+
+
+def test_explicit_splits_are_declared_and_counted_beside_the_grid():
+    prof = Profile("x", "block sizes", (Block(("linear",), ("wrap",), 2),
+                                        Block(("linear",), ("wrap",), 1, ("spatial_block",),
+                                              splits=("spatial_block:deg=2", "spatial_block:deg=20"),
+                                              tasks=("air_temperature",))))
+    two, twenty = (str(parse_split(f"spatial_block:deg={d}")) for d in (2, 20))
+    cells = declared_cells(prof, TASKS)
+    assert ("linear", "air_temperature", "wrap", two, 1) in cells
+    assert not any(c[1] == "ecoregions" and c[3] == two for c in cells)  # only on the named task
+    rec = _rec("linear", "air_temperature", "wrap", "random", 0)
+    rec.update(split=two, key="k2")
+    rec["identity"]["ci"] = ci_method("block", "air_temperature", two)
+    cov = coverage([rec], prof, TASKS)
+    assert cov[("linear", "air_temperature", "wrap", two)]["ok"] == {0}
+    assert cov[("linear", "air_temperature", "wrap", "spatial_block")]["ok"] == set()  # not the grid's 10 degrees
+    text = "\n".join(coverage_lines([rec], prof, TASKS))
+    assert f"| linear | air_temperature | `{two}` | 1/1 encoders x 1 seeds |" in text
+    assert f"| linear | air_temperature | `{twenty}` | 0/1 encoders x 1 seeds" in text
