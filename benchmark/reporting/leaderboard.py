@@ -134,6 +134,10 @@ def summarize(records: list[dict]) -> tuple[pd.DataFrame, int]:
 def markdown(table: pd.DataFrame, digits: int = 3) -> str:
     """One markdown table per (head, split): encoders x tasks, best per task in bold.
 
+    A best is bold only among cells of 2+ seeds, with at least 2 such encoders other than the
+    label-only ``constant``, and above the constant's mean where it ran. A mean below -1 (R²
+    far below the constant) prints as ``< -1``: its size carries no meaning.
+
     Each table states its seed count; a cell over fewer seeds says ``(n=k)``; a cell whose
     head does not apply (e.g. LightGBM on more than 20 classes) reads ``n/a``; a cell that is
     the newest of several settings is marked ``†`` and counted under the table; a cell whose
@@ -143,7 +147,7 @@ def markdown(table: pd.DataFrame, digits: int = 3) -> str:
         tasks = sorted(g["task"].unique())
         encs = sorted(g["encoder"].unique())
         metric = {t: g[g.task == t]["metric"].iloc[0] for t in tasks}
-        best = {t: g[(g.task == t) & (g.status == "ok")]["mean"].max() for t in tasks}
+        best = {t: _best(g[g.task == t]) for t in tasks}
         n_max = int(g["n_seeds"].max())
         out.append(f"### head `{head}`, split `{split}`\n")
         if n_max:
@@ -161,8 +165,8 @@ def markdown(table: pd.DataFrame, digits: int = 3) -> str:
                 else:
                     m, s = row["mean"].iloc[0], row["std"].iloc[0]
                     n = int(row["n_seeds"].iloc[0])
-                    c = f"{m:.{digits}f} ± " + (f"{s:.{digits}f}" if n > 1 else "–")
-                    c = f"**{c}**" if np.isclose(m, best[t]) else c
+                    c = (f"{m:.{digits}f} ± " + (f"{s:.{digits}f}" if n > 1 else "–")) if m >= -1 else "< -1"
+                    c = f"**{c}**" if n > 1 and np.isclose(m, best[t]) else c
                     marks = ("†" if row["superseded"].iloc[0] else "") + ("‡" if row["tuned_on_task"].iloc[0] else "")
                     cells.append(c + marks + (f" (n={n})" if n < n_max else ""))
             out.append(f"| {e} | " + " | ".join(cells) + " |")
@@ -184,6 +188,17 @@ def markdown(table: pd.DataFrame, digits: int = 3) -> str:
                        "validation scores (its `tuned_on`), so the score is not fully held out.")
         out.append("")
     return "\n".join(out)
+
+
+def _best(g: pd.DataFrame, baseline: str = "constant") -> float:
+    """The bold-worthy best mean of one task's rows (see :func:`markdown`), NaN when there is none."""
+    ok = g[(g.status == "ok") & (g["n_seeds"] >= 2)]
+    rivals = ok[ok.encoder != baseline]
+    if len(rivals) < 2:
+        return np.nan
+    top = float(rivals["mean"].max())
+    base = ok[ok.encoder == baseline]["mean"]
+    return np.nan if len(base) and top <= float(base.iloc[0]) else top
 
 
 def ci_line(g: pd.DataFrame) -> str:

@@ -180,7 +180,27 @@ def test_cells_of_encoders_tuned_on_the_task_are_flagged():
     assert flags == {("elevation", "satclip-bm"): True, ("air_temperature", "satclip-bm"): False,
                      ("countries", "satclip-bm"): False, ("air_temperature", "wrap"): False}
     md = markdown(t)
-    assert "**0.900 ± 0.000**‡" in md and "1 cell(s): the encoder's hyper-parameters were selected" in md
+    assert "0.900 ± 0.000‡" in md and "1 cell(s): the encoder's hyper-parameters were selected" in md
+    assert "**0.900" not in md  # elevation has one encoder: no best is claimed
+
+
+def test_a_best_needs_two_seeded_rivals_and_the_constant_beaten():
+    from geobench.reporting.comparison import RANDOM_SPLIT as RANDOM
+    from geobench.reporting.leaderboard import markdown, summarize
+
+    def rows(enc, vals):
+        return [_rec(enc, "linear", RANDOM, s, {"r2": v}) for s, v in enumerate(vals)]
+
+    # air temperature: wrap best over 2 seeds, sh second, the constant below both
+    recs = rows("wrap", (0.80, 0.82)) + rows("sh", (0.70, 0.72)) + rows("constant", (0.0, 0.0))
+    recs += rows("rff", (0.95,))  # a higher mean on one seed: never the bold best
+    recs += rows("sphereC", (-250.0, -310.0))  # far below the constant: its size carries no meaning
+    md = markdown(summarize(recs)[0])
+    assert "| wrap | **0.810 ± 0.014** |" in md and "| rff | 0.950 ± – (n=1) |" in md
+    assert "| sphereC | < -1 |" in md
+    # the constant above every rival: no bold at all
+    md2 = markdown(summarize(rows("wrap", (-0.1, -0.2)) + rows("sh", (-0.3, -0.2)) + rows("constant", (0.0, 0.0)))[0])
+    assert "**" not in md2
 
 
 def _block_row(rec: dict, ci: list, ts: float) -> dict:
@@ -225,7 +245,7 @@ def test_seed_interval_and_test_point_ci_widths_are_separate_by_method():
     one = t.loc["lightgbm"]
     assert one.n_seeds == 1 and np.isnan(one["std"]) and np.isnan(one.seed_ci_lo) and np.isnan(one.seed_ci_hi)
     md = markdown(t.reset_index())
-    assert "| wrap | **0.880 ± –** |" in md and "0.000" not in md
+    assert "| wrap | 0.880 ± – |" in md and "0.000" not in md  # one seed: no spread, and no bold best
     assert "spatial block bootstrap (`block:deg=10`) in 1 cell(s)" in md
     assert "i.i.d. bootstrap in 1 cell(s) (rows before schema 3" in md
     assert "encoder weights or CI method under the same name" in md
