@@ -117,6 +117,7 @@ def best_encoders(sv: pd.DataFrame, head: str, kind: str, baseline: str = "const
             if not vs_base or vs_base[0].verdict != "win":
                 out[task] = f"`{top}` does not beat `{baseline}` significantly"
                 continue
-        out[task] = (top, paired(sv[sv["task"] == task], top, second, head, kind)[0])
+        vs = paired(sv[sv["task"] == task], top, second, head, kind)
+        out[task] = (top, vs[0]) if vs else f"`{top}` and `{second}` share fewer than 2 seeds"
     return out
 

@@ -1,92 +1,121 @@
-"""Findings computed from the leaderboard table: who generalises to Africa, the price of spatial
-extrapolation, L=10 vs L=40, pretrained vs untrained SatCLIP, the heads, and the best encoder per
-task. Only cells of the reproduction grid count (see :func:`geobench.evaluation.grid.in_plan`)."""
+"""Findings computed from the records and tested: who generalises to Africa, the price of spatial
+extrapolation, L=10 vs L=40, pretrained vs untrained SatCLIP, the heads, mean ranks, and the best
+encoder per task. Every comparison is a paired test over seeds with Holm's correction across the
+tasks of a claim (:mod:`geobench.reporting.claims`); "better on k of n" counts significant wins
+only. Only cells of the reproduction grid count (:func:`geobench.evaluation.grid.in_plan`)."""
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from geobench.evaluation.grid import in_plan
-
-
-def _pivot(ok: pd.DataFrame, head: str, split_kind: str) -> pd.DataFrame:
-    """encoder x task means for one head and split kind (the grid has one split per kind and task)."""
-    g = ok[(ok["head"] == head) & (ok.split.str.split(":").str[0] == split_kind)]
-    return g.pivot_table(index="encoder", columns="task", values="mean")
-
-
-def _compare(ok: pd.DataFrame, a: str, b: str, head: str, split_kind: str, what: str) -> str | None:
-    p = _pivot(ok, head, split_kind)
-    if a not in p.index or b not in p.index:
-        return None
-    both = p.loc[[a, b]].dropna(axis=1)
-    if both.empty:
-        return None
-    wins = int((both.loc[a] > both.loc[b]).sum())
-    detail = ", ".join(f"{t} {both.loc[a, t]:.3f} vs {both.loc[b, t]:.3f}" for t in both.columns)
-    return f"- {what}: `{a}` beats `{b}` on {wins} of {both.shape[1]} tasks ({head}, {split_kind}: {detail})."
-
+from geobench.reporting.claims import best_encoders, claim_line, paired, ranking, ranking_line, seed_values
+from geobench.reporting.stats import compare, tally
 
 # Encoders whose embedding carries information from imagery (trained on it, or featurising it).
 IMAGE_INFORMED = ("satclip", "satclip-bm", "csp", "csp-bm", "geoclip", "mosaiks")
+KINDS = ("random", "spatial_block", "continent")
 
 
-def findings(table: pd.DataFrame) -> list[str]:
-    """Short statements computed from the leaderboard table."""
-    ok = table[(table.status == "ok") & np.array([in_plan(t, s) for t, s in zip(table.task, table.split)], bool)]
-    ok = ok.dropna(subset=["mean"])
-    img = lambda e: e.split(":")[0] in IMAGE_INFORMED  # noqa: E731
+def _image(e: str) -> bool:
+    return e.split(":")[0] in IMAGE_INFORMED
+
+
+def _africa(sv: pd.DataFrame) -> list[str]:
     out = []
-    # 1. who generalises to Africa: mean rank over the hold-out tasks, linear head
-    hold = _pivot(ok, "linear", "continent").dropna(axis=0)
-    if not hold.empty:
-        rank = hold.rank(ascending=False).mean(axis=1).sort_values()
-        top = ", ".join(f"`{e}` ({r:.1f})" for e, r in rank.head(3).items())
-        out.append(f"- **Africa hold-out** (linear, {hold.shape[1]} tasks: {', '.join(hold.columns)}): the best "
-                   f"mean ranks among {hold.shape[0]} encoders are {top}; the worst is `{rank.index[-1]}` "
-                   f"({rank.iloc[-1]:.1f}).")
-        for t in hold.columns:
-            learned = hold[t][[e for e in hold.index if img(e)]]
-            free = hold[t][[e for e in hold.index if not img(e)]]
-            if not learned.empty and not free.empty:
-                out.append(f"  - {t}: best image-informed `{learned.idxmax()}` {learned.max():.3f}, best "
-                           f"coordinate-only `{free.idxmax()}` {free.max():.3f}.")
-    # 2. the price of spatial extrapolation: random minus spatial-block, averaged over tasks
-    rnd, blk = _pivot(ok, "linear", "random"), _pivot(ok, "linear", "spatial_block")
-    common = rnd.index.intersection(blk.index)
-    if len(common):
-        tasks = rnd.columns.intersection(blk.columns)
-        drop = (rnd.loc[common, tasks] - blk.loc[common, tasks]).dropna(axis=0).mean(axis=1).dropna().sort_values()
-        if len(tasks) and not drop.empty:
-            out.append(f"- **Random vs spatial-block** (linear, mean over {len(tasks)} tasks of random minus "
-                       f"block score): smallest drop `{drop.index[0]}` {drop.iloc[0]:.3f}, largest `{drop.index[-1]}` "
-                       f"{drop.iloc[-1]:.3f}; median {drop.median():.3f}.")
-    # 3. L=10 vs L=40 (the paper: L=10 generalises better to unseen regions, L=40 fits finer detail)
-    for a, b in (("satclip-bm", "satclip-bm:L=40"), ("sh", "sh:L=40")):
+    line = ranking_line(ranking(sv, "linear", "continent"), "linear", "continent (Africa hold-out)")
+    if line:
+        out.append(line)
+    g = sv[(sv["head"] == "linear") & (sv["kind"] == "continent")]
+    for task, t in g.groupby("task", sort=True):
+        means = t.groupby("encoder")["value"].mean()
+        img = means[[e for e in means.index if _image(e)]]
+        free = means[[e for e in means.index if not _image(e) and e != "constant"]]
+        if img.empty or free.empty:
+            continue
+        a, b = img.idxmax(), free.idxmax()
+        res = paired(t, a, b, "linear", "continent")
+        verdict = f"difference {res[0].mean_diff:+.3f}, p = {res[0].p:.2g}: {res[0].verdict}" if res and res[0].p is not None \
+            else "too few common seeds to test"
+        out.append(f"  - {task}: best image-informed `{a}` {img.max():.3f}, best coordinate-only `{b}` {free.max():.3f} "
+                   f"({verdict}).")
+    return out
+
+
+def _extrapolation_price(sv: pd.DataFrame) -> list[str]:
+    lin = sv[sv["head"] == "linear"]
+    m = lin.groupby(["kind", "encoder", "task"])["value"].mean()
+    if "random" not in m.index.get_level_values(0) or "spatial_block" not in m.index.get_level_values(0):
+        return []
+    drop = (m.loc["random"] - m.loc["spatial_block"]).dropna()
+    if drop.empty:
+        return []
+    per = drop.groupby(level="encoder").agg(["mean", "size"]).sort_values("mean")
+    n_tasks = int(per["size"].max())
+    per = per[per["size"] == n_tasks]["mean"]
+    if per.empty:
+        return []
+    return [f"- **Random vs spatial-block** (linear; per encoder, the mean over its {n_tasks} tasks of the random "
+            f"minus the block score, means over seeds): smallest drop `{per.index[0]}` {per.iloc[0]:.3f}, largest "
+            f"`{per.index[-1]}` {per.iloc[-1]:.3f}; median {per.median():.3f} over {per.size} encoders."]
+
+
+def _heads(sv: pd.DataFrame) -> list[str]:
+    out = []
+    lin = sv[sv["head"] == "linear"].set_index(["task", "encoder", "split", "seed"])["value"]
+    for head in ("mlp", "lightgbm"):
+        h = sv[sv["head"] == head].set_index(["task", "encoder", "split", "seed"])["value"]
+        both = pd.concat([h.rename("h"), lin.rename("l")], axis=1, join="inner")
+        pairs = {}
+        for (task, enc, split), g in both.groupby(level=["task", "encoder", "split"]):
+            if len(g) >= 2:
+                pairs[f"{task}/{enc}/{split.split(':')[0]}"] = (g["h"].to_numpy(), g["l"].to_numpy())
+        if not pairs:
+            continue
+        res = compare(pairs)
+        c = tally(res)
+        d = np.array([r.mean_diff for r in res])
+        top = max(res, key=lambda r: r.mean_diff)
+        out.append(f"- **{head} vs linear head** on the {len(res)} (task, encoder, split) cells run with both over "
+                   f"2+ common seeds: {head} significantly better on {c['win']}, worse on {c['loss']}, tied on "
+                   f"{c['tie']} (paired t over seeds, Holm across the cells); median difference {np.median(d):+.3f}, "
+                   f"largest gain {top.mean_diff:+.3f} ({top.task}).")
+    return out
+
+
+def findings(records: list[dict]) -> list[str]:
+    """Markdown sections of statements computed from ``records`` (empty when there is nothing to say)."""
+    sv = seed_values(records)
+    if sv.empty:
+        return []
+    out = _africa(sv) + _extrapolation_price(sv)
+    for a, b in (("satclip-bm", "satclip-bm:L=40"), ("sh", "sh:L=40")):  # the paper: L=10 generalises better
         for kind in ("random", "continent"):
-            line = _compare(ok, a, b, "linear", kind, "L=10 vs L=40")
+            line = claim_line(sv, a, b, "linear", kind, "L=10 vs L=40")
             if line:
                 out.append(line)
-    # 4. does our pretraining help? the trained SatCLIP against its untrained twin
-    for kind in ("random", "spatial_block", "continent"):
-        line = _compare(ok, "satclip-bm", "sh_siren_random", "linear", kind, "pretrained (here) vs untrained SatCLIP")
+    for kind in KINDS:  # does our pretraining help? the trained SatCLIP against its untrained twin
+        line = claim_line(sv, "satclip-bm", "sh_siren_random", "linear", kind, "pretrained (here) vs untrained SatCLIP")
         if line:
             out.append(line)
-    # 5. heads: MLP / LightGBM against the linear probe on the same cells
-    for head in ("mlp", "lightgbm"):
-        a = ok[ok["head"] == head].set_index(["task", "encoder", "split"])["mean"]
-        b = ok[ok["head"] == "linear"].set_index(["task", "encoder", "split"])["mean"]
-        both = a.index.intersection(b.index)
-        if len(both):
-            d = (a[both] - b[both]).dropna()
-        if len(both) and not d.empty:
-            out.append(f"- **{head} vs linear head** on the {len(both)} cells run with both: {head} is better on "
-                       f"{int((d > 0).sum())}; median difference {d.median():+.3f}, largest gain "
-                       f"{d.max():+.3f} ({'/'.join(map(str, d.idxmax()))}).")
+    out += _heads(sv)
+    ranks = [line for head in ("linear", "mlp", "lightgbm") for kind in KINDS
+             if (line := ranking_line(ranking(sv, head, kind), head, kind))]
     best = []
-    for (head, split), g in ok.groupby(["head", "split"]):
-        wins = g.loc[g.groupby("task")["mean"].idxmax()]
-        best.append(f"- `{head}` head, `{split}`: "
-                    + ", ".join(f"{r.task}: **{r.encoder}** ({r['mean']:.3f})" for _, r in wins.iterrows()))
-    return (["### What we learned", ""] + out + [""] if out else []) + \
-        (["### Best encoder per task", ""] + best if best else [])
+    for head in ("linear", "mlp", "lightgbm"):
+        for kind in KINDS:
+            got = best_encoders(sv, head, kind)
+            if not got:
+                continue
+            parts = []
+            for task, b in got.items():
+                if isinstance(b, str):
+                    parts.append(f"{task}: none ({b})")
+                else:
+                    enc, vs = b
+                    parts.append(f"{task}: **{enc}** ({vs.verdict} against the runner-up, {vs.mean_diff:+.3f})")
+            best.append(f"- `{head}` head, {kind}: " + "; ".join(parts))
+    return ((["### What we learned", ""] + out + [""] if out else [])
+            + (["### Mean ranks across tasks", ""] + ranks + [""] if ranks else [])
+            + (["### Best encoder per task", "",
+                "A best needs 2+ seeds, at least 2 competing encoders and a significant win over the label-only "
+                "`constant`; \"tie\" against the runner-up means the two are not told apart.", ""] + best if best else []))

@@ -95,7 +95,7 @@ def write_results_md(results: Path, out: Path) -> Path:
              f"{len(records)} records ({n_ok} ok), {table.task.nunique()} tasks, {table.encoder.nunique()} encoders.",
              ""] + retired_rows_lines(records)
     lines += [prose.pop("How to read these results", "")]
-    lines += ["## Findings computed from the runs", ""] + findings(table) + [""]
+    lines += ["## Findings computed from the runs", ""] + findings(records) + [""]
     lines += [prose.pop("Reading the hold-out numbers", "")]
     lines += holdout_error_lines(records)
     lines += coverage_lines(records)

@@ -125,18 +125,21 @@ def test_findings_rank_encoders_and_compare_heads():
     from geobench.reporting.comparison import RANDOM_SPLIT
     from geobench.reporting.findings import findings
 
-    _, t = _table([
-        ("air_temperature", "wrap", "linear", AFR0, [0.5, 0.6]), ("air_temperature", "geoclip", "linear", AFR0, [-1.0]),
-        ("elevation", "wrap", "linear", AFR0, [0.2]), ("elevation", "geoclip", "linear", AFR0, [0.1]),
-        ("air_temperature", "wrap", "linear", RANDOM_SPLIT, [0.9]), ("air_temperature", "wrap", "linear", BLK, [0.7]),
-        ("air_temperature", "wrap", "mlp", RANDOM_SPLIT, [0.95]),
+    recs, _ = _table([
+        ("air_temperature", "wrap", "linear", AFR0, [0.5, 0.6, 0.55]),
+        ("air_temperature", "geoclip", "linear", AFR0, [-1.0, -0.9, -1.1]),
+        ("elevation", "wrap", "linear", AFR0, [0.2, 0.25, 0.22]), ("elevation", "geoclip", "linear", AFR0, [0.1, 0.12, 0.11]),
+        ("air_temperature", "wrap", "linear", RANDOM_SPLIT, [0.9, 0.91]), ("air_temperature", "wrap", "linear", BLK, [0.7, 0.71]),
+        ("air_temperature", "wrap", "mlp", RANDOM_SPLIT, [0.95, 0.96]),
         ("air_temperature", "wrap", "linear", "spatial_block:deg=3.0:train=0.6:val=0.2", [float("nan")]),
     ])
-    text = "\n".join(findings(t))
-    assert "best mean ranks among 2 encoders are `wrap` (1.0), `geoclip` (2.0)" in text
-    assert "air_temperature: best image-informed `geoclip` -1.000, best coordinate-only `wrap` 0.550" in text
-    assert "mean over 1 tasks of random minus block score): smallest drop `wrap` 0.200" in text
-    assert "**mlp vs linear head** on the 1 cells run with both: mlp is better on 1; median difference +0.050" in text
+    text = "\n".join(findings(recs))
+    assert "2 encoders over 2 tasks, 1 = best): best `wrap` (1.0), `geoclip` (2.0)" in text
+    assert "air_temperature: best image-informed `geoclip` -1.000, best coordinate-only `wrap` 0.550 (difference -1.550" in text
+    assert "smallest drop `wrap` 0.200" in text
+    # two seeds, +0.05 on both: a constant shift, so significant
+    assert "**mlp vs linear head** on the 1 (task, encoder, split) cells run with both over 2+ common seeds: mlp " \
+           "significantly better on 1, worse on 0, tied on 0" in text
     assert "deg=3.0" not in text  # not a split of the grid
 
 
@@ -145,13 +148,13 @@ def test_report_sections_survive_edge_cases():
     from geobench.reporting.findings import findings
     from geobench.reporting.coverage import coverage_lines
 
-    assert findings(_table([])[1]) == [] and coverage_lines([]) == []
+    assert findings([]) == [] and coverage_lines([]) == []
     recs, t = _table([("ecoregions", "wrap", "lightgbm", RANDOM_SPLIT, []),  # only not_applicable
                       ("air_temperature", "sh", "linear", RANDOM_SPLIT, [0.9]),  # random only ...
                       ("elevation", "sh", "linear", BLK, [0.5]),  # ... and block only: no common task
                       ("my_plugin_task", "sh", "linear", RANDOM_SPLIT, [0.3]),  # not a registered task
                       ("elevation", "wrap", "linear", RANDOM_SPLIT, [float("nan")])])
-    text = "\n".join(findings(t))
+    text = "\n".join(findings(recs))
     assert "Random vs spatial-block" not in text and "nan" not in text and "my_plugin_task" not in text
     assert "## Coverage" in coverage_lines(recs)  # rows outside the declared grid are no error
 
