@@ -14,7 +14,11 @@ Two intervals sit beside mean ± std in ``leaderboard.csv``. ``seed_ci_lo``/``se
 empty for one seed, whose ``std`` is empty too). And the median width of the per-seed 95 %
 test-point intervals (``ci95``), by how they were made, never mixed: ``block_ci_width`` for the
 spatial block bootstrap (``ci_method`` ``block:deg=D``), ``iid_ci_width`` for the i.i.d.
-bootstrap of rows written before it (too narrow under spatial correlation).
+bootstrap of rows written before it (too narrow under spatial correlation). The geo-bias
+columns come from each row's geo block (schema 4): ``moran_i`` and ``moran_z``, Moran's I of the
+test residuals (classification: the 0/1 error) and its z-score, means over seeds;
+``worst_continent``, the continent of the largest error most often; ``continent_spread``, the
+largest minus the smallest per-continent error (RMSE, or 1 - accuracy), mean over seeds.
 """
 from __future__ import annotations
 
@@ -27,7 +31,21 @@ import pandas as pd
 from geobench.evaluation.records import latest_by_key, read_records
 
 COLUMNS = ["head", "split", "task", "encoder", "metric", "mean", "std", "n_seeds", "seed_ci_lo", "seed_ci_hi",
-           "ci_method", "block_ci_width", "iid_ci_width", "status", "reason", "setting", "superseded", "tuned_on_task"]
+           "ci_method", "block_ci_width", "iid_ci_width", "moran_i", "moran_z", "worst_continent", "continent_spread",
+           "status", "reason", "setting", "superseded", "tuned_on_task"]
+
+
+def geo_columns(rows: list[dict]) -> tuple[float, float, str, float]:
+    """(mean Moran's I of the residuals, mean z, the continent most often worst, mean spread of
+    the per-continent error) over the seeds of ``rows`` that carry a geo block; NaN/'' without."""
+    moran = [(r.get("geo") or {}).get("moran") or {} for r in rows]
+    i = [m["I"] for m in moran if m.get("I") is not None]
+    z = [m["z_rand"] for m in moran if m.get("z_rand") is not None]
+    conts = [(r.get("geo") or {}).get("continents") for r in rows]
+    conts = [c for c in conts if c]
+    worst = max(sorted({c["worst"] for c in conts}), key=[c["worst"] for c in conts].count) if conts else ""
+    mean = lambda v: float(np.mean(v)) if v else np.nan  # noqa: E731
+    return mean(i), mean(z), worst, mean([c["spread"] for c in conts])
 
 
 def tuned_on(record: dict) -> list[str] | None:
@@ -124,10 +142,11 @@ def summarize(records: list[dict]) -> tuple[pd.DataFrame, int]:
         tail = [rs[0]["setting"], superseded[(head, split, task, enc)], task in (tuned_on(rs[0]) or ())]
         if ok:
             vals = np.array([r["metrics"][metric] for r in ok], dtype=float)
-            rows.append([head, split, task, enc, metric, *seed_interval(vals), *ci_widths(ok), "ok", "", *tail])
+            rows.append([head, split, task, enc, metric, *seed_interval(vals), *ci_widths(ok), *geo_columns(ok), "ok", "",
+                         *tail])
         else:
             rows.append([head, split, task, enc, metric, np.nan, np.nan, 0, np.nan, np.nan, "", np.nan, np.nan,
-                         rs[-1].get("status", "error"), rs[-1].get("reason", ""), *tail])
+                         np.nan, np.nan, "", np.nan, rs[-1].get("status", "error"), rs[-1].get("reason", ""), *tail])
     return pd.DataFrame(rows, columns=COLUMNS), dropped
 
 

@@ -82,6 +82,7 @@ def write_results_md(results: Path, out: Path) -> Path:
     from geobench.reporting.differences import differences_lines
     from geobench.reporting.findings import findings
     from geobench.reporting.leaderboard import markdown, summarize
+    from geobench.reporting.geobias_report import geobias_lines
     from geobench.reporting.protocol_notes import alpha_edge_lines, holdout_error_lines, mlp_cap_lines
     from geobench.reporting.splits_report import sizes_by_seed_lines
     from geobench.reporting.variance import variance_section
@@ -98,6 +99,7 @@ def write_results_md(results: Path, out: Path) -> Path:
     lines += ["## Findings computed from the runs", ""] + findings(records) + [""]
     lines += [prose.pop("Reading the hold-out numbers", "")]
     lines += holdout_error_lines(records)
+    lines += geobias_lines(records)
     lines += coverage_lines(records)
     lines += sizes_by_seed_lines(records)
     comp = comparison_table(records)

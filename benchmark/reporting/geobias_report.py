@@ -1,0 +1,111 @@
+"""The results page's "where on Earth" sections, from the records' geo blocks: Moran's I of the
+test residuals per encoder and task, the worst continent, the score against the distance to the
+nearest training point, and the score against spatial-block size. Rows without a geo block
+(schema < 4) are left out and counted."""
+from __future__ import annotations
+
+import pandas as pd
+
+from geobench.evaluation.profiles import KEY_ENCODERS
+
+
+def _shown(records: list[dict]) -> list[dict]:
+    """The ok rows the leaderboard shows (newest setting per display name, newest row per key)."""
+    from geobench.evaluation.records import latest_by_key
+    from geobench.reporting.leaderboard import drop_unscored, newest_settings
+
+    latest, _ = latest_by_key(drop_unscored(records))
+    chosen, _ = newest_settings(latest)
+    return [r for rs in chosen.values() for r in rs if r.get("status") == "ok"]
+
+
+def moran_table(records: list[dict], head: str = "linear", kind: str = "spatial_block",
+                encoders: tuple[str, ...] = KEY_ENCODERS) -> pd.DataFrame:
+    """encoder x task: mean Moran's I of the residuals over seeds, for grid cells of ``head`` and
+    split ``kind`` (NaN where no row has a geo block)."""
+    from geobench.evaluation.grid import in_plan
+
+    rows = [(r["encoder"], r["task"], r["geo"]["moran"]["I"]) for r in _shown(records)
+            if r["head"] == head and r["split"].split(":")[0] == kind and r["encoder"] in encoders
+            and in_plan(r["task"], r["split"]) and ((r.get("geo") or {}).get("moran") or {}).get("I") is not None]
+    if not rows:
+        return pd.DataFrame()
+    df = pd.DataFrame(rows, columns=["encoder", "task", "I"])
+    return df.pivot_table(index="encoder", columns="task", values="I", aggfunc="mean")
+
+
+def distance_curve(records: list[dict], task: str, head: str = "linear", kind: str = "spatial_block",
+                   encoders: tuple[str, ...] = KEY_ENCODERS) -> pd.DataFrame:
+    """encoder x distance bin (``lo-hi km``): the mean over seeds of the bin's score (skill for
+    regression, accuracy for classification), grid cells of ``task``, ``head`` and split ``kind``."""
+    from geobench.evaluation.grid import in_plan
+
+    rows = []
+    for r in _shown(records):
+        geo = r.get("geo") or {}
+        if (r["task"] != task or r["head"] != head or r["split"].split(":")[0] != kind or r["encoder"] not in encoders
+                or not in_plan(r["task"], r["split"]) or not geo.get("distance")):
+            continue
+        key = "skill" if r.get("kind") == "regression" else "accuracy"
+        for b in geo["distance"]["bins"]:
+            label = f"{b['lo_km']:g}-{b['hi_km']:g} km" if b["hi_km"] is not None else f">= {b['lo_km']:g} km"
+            rows.append((r["encoder"], b["lo_km"], label, b.get(key)))
+    if not rows:
+        return pd.DataFrame()
+    df = pd.DataFrame(rows, columns=["encoder", "lo", "bin", "score"]).dropna(subset=["score"])
+    if df.empty:
+        return df
+    order = df.drop_duplicates("bin").sort_values("lo")["bin"].tolist()
+    return df.pivot_table(index="encoder", columns="bin", values="score", aggfunc="mean")[order]
+
+
+def block_size_curve(records: list[dict], task: str, head: str = "linear",
+                     encoders: tuple[str, ...] = KEY_ENCODERS) -> pd.DataFrame:
+    """encoder x block size (degrees): the mean primary metric over seeds under ``spatial_block``
+    splits of every size the records hold for ``task`` (the grid's and the profile's explicit ones)."""
+    from geobench.evaluation.splits import parse_split
+
+    rows = []
+    for r in _shown(records):
+        if r["task"] == task and r["head"] == head and r["encoder"] in encoders and r["split"].startswith("spatial_block"):
+            p = parse_split(r["split"]).params
+            if p.get("train") == 0.6 and p.get("val") == 0.2 and "buffer" not in p and "seed" not in p:
+                rows.append((r["encoder"], p["deg"], r["metrics"].get(r.get("primary_metric", "r2"))))
+    if not rows:
+        return pd.DataFrame()
+    df = pd.DataFrame(rows, columns=["encoder", "deg", "score"]).dropna()
+    return df.pivot_table(index="encoder", columns="deg", values="score", aggfunc="mean")
+
+
+def _md(df: pd.DataFrame, digits: int = 3) -> list[str]:
+    cols = [str(c) for c in df.columns]
+    out = ["| encoder | " + " | ".join(cols) + " |", "|---|" + "---|" * len(cols)]
+    for enc, row in df.iterrows():
+        out.append(f"| {enc} | " + " | ".join("" if pd.isna(v) else f"{v:.{digits}f}" for v in row) + " |")
+    return out
+
+
+def geobias_lines(records: list[dict]) -> list[str]:
+    """Markdown: the geo-bias and extrapolation sections (empty without geo blocks)."""
+    n_geo = sum(1 for r in records if r.get("geo"))
+    if not n_geo:
+        return []
+    out = ["## Where on Earth the errors lie", "",
+           f"{n_geo:,} of {len(records):,} records carry a geo block. Moran's I of the test residuals (classification: "
+           "the 0/1 error) on each test point's 8 nearest neighbours by great-circle distance, row-standardised "
+           "(PySAL `esda`/`libpysal`); I > 0 means the errors cluster in space, 0 is no pattern. Mean over seeds, "
+           "`linear` head, spatial-block split, key encoders.", ""]
+    mt = moran_table(records)
+    if not mt.empty:
+        out += _md(mt) + [""]
+    for task in sorted({r["task"] for r in records if r.get("geo")}):
+        dc = distance_curve(records, task)
+        if not dc.empty:
+            out += [f"**{task}**: score (skill for regression, accuracy for classification) against the distance "
+                    "from a test point to its nearest training point, spatial-block split, `linear` head; bins with "
+                    "fewer than 30 test points are empty.", ""] + _md(dc) + [""]
+        bc = block_size_curve(records, task)
+        if not bc.empty and bc.shape[1] > 1:
+            out += [f"**{task}**: primary metric against spatial-block size (degrees), `linear` head.", ""] + _md(bc) + [""]
+    return out
+
