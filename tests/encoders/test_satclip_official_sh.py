@@ -18,12 +18,17 @@ CKPT = FIX / "satclip_sh10_siren256_seed0.ckpt"
 DOC = ROOT / "docs" / "released_weights.md"
 
 
-def test_official_sh_equals_the_official_output_exactly():
+def test_official_sh_equals_the_official_output_to_the_last_bits():
+    """Bit for bit on the machines where the fixture and earlier CI ran; on an AVX-512 Xeon with
+    the same torch, numpy and glibc, 46 of 6,400 L = 10 values (246 of 102,400 at L = 40) differ
+    by 1-3 ULP (at most 4.4e-16) for reasons in the CPU's math kernels, not in the expressions.
+    The official L = 40 values are wrong by up to 0.6 (cancellation), so that is far below
+    anything the encoder's caveat is about."""
     from geobench.encoders.satclip.official_sh import official_sh
 
     x = np.load(FIX / "coords.npy")
-    assert np.array_equal(official_sh(x, 10), np.load(FIX / "sh_L10.npy"))
-    assert np.array_equal(official_sh(x, 40), np.load(FIX / "sh_L40.npy"))
+    for L in (10, 40):
+        np.testing.assert_array_max_ulp(official_sh(x, L), np.load(FIX / f"sh_L{L}.npy"), maxulp=4)
 
 
 def test_sh_official_feeds_the_network_the_official_values(tmp_path):

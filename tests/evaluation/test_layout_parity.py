@@ -25,6 +25,12 @@ machine-tuned LightGBM) their defaults differ from the fixture's; the grid here 
 options that spell version 1 (``V1_MLP``, ``V1_LGBM``, given in the heads' docstrings), so their
 rows must still be equal, apart from the head-parameter fields added since.
 
+The MLP rows (float32 torch training) are compared to a relative 1e-4: the fixture was written on
+a machine whose CPU math kernels round differently from an AVX-512 Xeon's, where the same code and
+seed give test metrics equal to about 8 digits (MAE 1.33734766 against 1.33734769) and a one-point
+continent's error to about 6 (0.8039033 against 0.8039063). Every other row (float64 linear
+algebra, LightGBM) must be equal.
+
 Since schema 3 the default CI is the spatial block bootstrap; the grid here runs with
 ``ci="iid"``, the fixture's method, so its intervals must still be equal draw for draw.
 """
@@ -49,6 +55,17 @@ ADDED_HEAD_PARAMS = {"best_epoch_at_cap", "epochs",  # MLP, issue 15
                      "stopped_by", "lr_decays", "search", "config_epochs", "max_bin", "best_iteration_at_cap"}  # 16
 V1_MLP, V1_LGBM = MLPHead.V1_SPEC, LightGBMHead.V1_SPEC
 ADDED_PROVENANCE = {"n_test_coords_in_train"}  # issue 15 (duplicate coordinates across the parts)
+
+
+def close(a, b, rel: float = 1e-4) -> bool:
+    """``a == b`` with floats equal to ``rel`` (relative, absolute below 1e-12), recursively."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(close(a[k], b[k], rel) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(close(x, y, rel) for x, y in zip(a, b))
+    if isinstance(a, float) and isinstance(b, (int, float)) and not isinstance(b, bool):
+        return abs(a - b) <= max(rel * max(abs(a), abs(b)), 1e-12)
+    return a == b
 
 
 def comparable(r: dict) -> dict:
@@ -84,7 +101,7 @@ def test_fixed_grid_equals_the_pre_layout_records(tmp_path, monkeypatch):
     for key in before:
         a, b = after[key], before[key]
         if key[2] != "linear" or key[0] == "inaturalist_2018":
-            assert a == b, key
+            assert (close(a, b) if key[2] == "mlp" else a == b), key
             continue
         n_linear += 1
         assert {k: v for k, v in a.items() if k not in model_fields} == \

@@ -12,13 +12,15 @@ def _rec(head, task, secs):
     return {"head": head, "task": task, "timings": {"cell_s": secs}}
 
 
-def test_eta_weighs_groups_and_the_parallel_speed_up():
+def test_eta_weighs_groups_and_the_parallel_speed_up(monkeypatch):
+    clock = [1000.0]  # a fixed clock: a loaded machine can pause the test between two readings
+    monkeypatch.setattr(time, "perf_counter", lambda: clock[0])
     out = io.StringIO()
     p = GridProgress({("mlp", "elevation"): 3, ("linear", "elevation"): 5}, done_before=10, every_s=0.0, out=out)
     assert p.total == 18 and p.eta_seconds() is None
     p.cell_done(_rec("mlp:tol=0.01", "elevation", 100.0))  # options do not split the group
     p.cell_done(_rec("linear", "elevation", 2.0))
-    p.t0 = time.perf_counter() - 51.0  # two workers: 51 s of wall for 102 s of cell time
+    p.t0 = clock[0] - 51.0  # two workers: 51 s of wall for 102 s of cell time
     eta = p.eta_seconds()
     assert abs(eta - (2 * 100.0 + 4 * 2.0) * 0.5) < 1.0  # 2 MLP and 4 linear cells to go, at half their time
     assert p.remaining == 6 and "12/18 cells done (2 in this run), 6 to go" in p.line()
