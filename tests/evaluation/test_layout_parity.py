@@ -49,7 +49,7 @@ from geobench.heads.mlp import MLPHead
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 VOLATILE = {"timestamp", "timings", "schema_version", "key", "identity", "setting", "predictions",
             "legacy_key", "upgraded_from"}
-ADDED = {"split_seed"}  # fields added since (issue 15); the metric `skill` is left out the same way
+ADDED = {"split_seed", "geo"}  # fields added since (issue 15; geo: issue 17); the metric `skill` is left out the same way
 ADDED_METRICS = {"skill", "n_unseen_classes", "accuracy_ceiling"}
 ADDED_HEAD_PARAMS = {"best_epoch_at_cap", "epochs",  # MLP, issue 15
                      "stopped_by", "lr_decays", "search", "config_epochs", "max_bin", "best_iteration_at_cap"}  # 16

@@ -162,7 +162,7 @@ def test_projection_from_measured_cell_times(tmp_path):
     """Current-setting records only: the declared grid's wall time from record timestamps (runs
     split at gaps), and the every-encoder grid projected from median cell times."""
     from geobench.evaluation.grid import grid_plan
-    from geobench.evaluation.identity import head_identity
+    from geobench.evaluation.identity import SCORES_VERSION, head_identity
     from geobench.evaluation.intervals import ci_method
     from geobench.evaluation.plan import offline_tasks
     from geobench.evaluation.records import SCHEMA_VERSION
@@ -173,7 +173,7 @@ def test_projection_from_measured_cell_times(tmp_path):
     split = str(parse_split("random"))
 
     def rec(task, enc, head, seed, cell_s, ts, status="ok", version=None):
-        ident = {"head": head_identity(head, False), "ci": ci_method("block", task, split)}
+        ident = {"head": head_identity(head, False), "ci": ci_method("block", task, split), "scores": SCORES_VERSION}
         if version:
             ident["head"] = {**ident["head"], "version": version}
         return {"schema_version": SCHEMA_VERSION, "setting": "s", "key": f"{task}|{enc}|{head}|{seed}|{version}", "task": task, "encoder": enc, "head": head,
