@@ -60,8 +60,11 @@ def claim_line(sv: pd.DataFrame, a: str, b: str, head: str, kind: str, what: str
     c = tally(res)
     seeds = sorted({r.n for r in res})
     return (f"- {what} ({head}, {kind}): `{a}` is significantly better than `{b}` on {c['win']} of {len(res)} "
-            f"tasks, worse on {c['loss']}, tied on {c['tie']} (paired t-test over {'/'.join(map(str, seeds))} "
-            f"seeds, Holm across tasks; difference A - B, 95 % interval): " + "; ".join(_fmt_diff(r) for r in res) + ".")
+            f"tasks, worse on {c['loss']}, tied on {c['tie']}"
+            + (f", untested on {c['untested']} (the seeds give identical scores: a deterministic fit on a split "
+               "the seed does not change)" if c["untested"] else "")
+            + f" (paired t-test over {'/'.join(map(str, seeds))} seeds, Holm across tasks; difference A - B, 95 % "
+            "interval): " + "; ".join(_fmt_diff(r) for r in res) + ".")
 
 
 def ranking(sv: pd.DataFrame, head: str, kind: str, encoders: list[str] | None = None,

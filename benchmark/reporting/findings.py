@@ -34,8 +34,9 @@ def _africa(sv: pd.DataFrame) -> list[str]:
             continue
         a, b = img.idxmax(), free.idxmax()
         res = paired(t, a, b, "linear", "continent")
-        verdict = f"difference {res[0].mean_diff:+.3f}, p = {res[0].p:.2g}: {res[0].verdict}" if res and res[0].p is not None \
-            else "too few common seeds to test"
+        verdict = (f"difference {res[0].mean_diff:+.3f}, p = {res[0].p:.2g}: {res[0].verdict}" if res and res[0].p is not None
+                   else f"difference {res[0].mean_diff:+.3f}, untested: identical seeds" if res
+                   else "too few common seeds to test")
         out.append(f"  - {task}: best image-informed `{a}` {img.max():.3f}, best coordinate-only `{b}` {free.max():.3f} "
                    f"({verdict}).")
     return out

@@ -21,7 +21,8 @@ class Paired:
     """One paired comparison of A against B over seeds: ``n`` pairs, the mean difference A - B
     (in the metric's units), its 95 % t-interval (None for n < 2), the t statistic and two-sided
     p-value (None for n < 2), the Holm-adjusted p-value within its family, and the verdict
-    ``win`` / ``loss`` / ``tie`` (a tie: not significant at ``ALPHA`` after Holm)."""
+    ``win`` / ``loss`` / ``tie`` (a tie: not significant at ``ALPHA`` after Holm), or ``untested``
+    (fewer than 2 seeds, or seeds that are copies: see :func:`paired_t`)."""
 
     task: str
     n: int
@@ -35,15 +36,18 @@ class Paired:
 
 def paired_t(a: np.ndarray, b: np.ndarray, task: str = "") -> Paired:
     """The paired t-test of ``a`` against ``b`` (same length, aligned by seed). Differences that
-    are all equal give p = 0 when they are not zero (t is infinite) and p = 1 when they are."""
+    are all equal give p = 0 when they are not zero (t is infinite) and p = 1 when they are. When
+    neither side varies over the seeds (a deterministic fit on a split the seed does not change,
+    such as a zero-shot hold-out), the seeds are copies, not replicates: no test (p None)."""
     from scipy import stats
 
-    d = np.asarray(a, np.float64) - np.asarray(b, np.float64)
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    d = a - b
     n = int(d.size)
     if n == 0:
         raise ValueError("no paired values")
     mean = float(d.mean())
-    if n < 2:
+    if n < 2 or (np.ptp(a) == 0 and np.ptp(b) == 0):
         return Paired(task, n, mean, None, None, None)
     sd = float(d.std(ddof=1))
     if sd == 0.0:
@@ -78,14 +82,14 @@ def compare(pairs: dict[str, tuple[np.ndarray, np.ndarray]], alpha: float = ALPH
     out = []
     for r, ph in zip(raw, adj):
         sig = ph is not None and ph < alpha
-        verdict = ("win" if r.mean_diff > 0 else "loss") if sig and r.mean_diff != 0 else "tie"
+        verdict = "untested" if r.p is None else ("win" if r.mean_diff > 0 else "loss") if sig and r.mean_diff != 0 else "tie"
         out.append(Paired(r.task, r.n, r.mean_diff, r.ci95, r.t, r.p, ph, verdict))
     return out
 
 
 def tally(results: list[Paired]) -> dict[str, int]:
-    """Counts of ``win``, ``loss`` and ``tie`` verdicts."""
-    return {v: sum(r.verdict == v for r in results) for v in ("win", "loss", "tie")}
+    """Counts of ``win``, ``loss``, ``tie`` and ``untested`` verdicts."""
+    return {v: sum(r.verdict == v for r in results) for v in ("win", "loss", "tie", "untested")}
 
 
 @dataclass(frozen=True)

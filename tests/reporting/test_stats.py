@@ -18,6 +18,10 @@ def test_paired_t_is_scipys_with_its_interval():
     assert paired_t(a[:1], b[:1]).p is None  # one seed: no test
     same = paired_t(a, a - 0.01)  # a constant shift: t infinite, p 0
     assert same.p == 0.0 and same.t == np.inf
+    copies = paired_t(np.full(5, 0.5), np.full(5, 0.2))  # a deterministic fit: seeds are copies, not replicates
+    assert copies.p is None and copies.mean_diff == pytest.approx(0.3)
+    res = compare({"africa": (np.full(5, 0.5), np.full(5, 0.2)), "t1": (a, b)})
+    assert [r.verdict for r in res] == ["untested", "win"] and res[1].p_holm == pytest.approx(res[1].p)
 
 
 def test_holm_matches_the_step_down_rule():
@@ -36,7 +40,7 @@ def test_a_win_on_raw_p_that_holm_turns_into_a_tie():
     res = compare(pairs)
     assert all(r.mean_diff > 0 for r in res)  # "beats on 3 of 3" by means
     assert [r.verdict for r in res] == ["win", "tie", "tie"]
-    assert tally(res) == {"win": 1, "loss": 0, "tie": 2}
+    assert tally(res) == {"win": 1, "loss": 0, "tie": 2, "untested": 0}
     assert res[1].p < 0.05 < res[1].p_holm  # significant alone, not after the correction
 
 
