@@ -15,13 +15,10 @@ def seed_values(records: list[dict]) -> pd.DataFrame:
     newest setting per display name, ``ok`` rows): its primary metric in ``value``; ``kind`` is
     the split kind."""
     from geobench.evaluation.grid import in_plan
-    from geobench.evaluation.records import latest_by_key
-    from geobench.reporting.leaderboard import drop_unscored, newest_settings
+    from geobench.reporting.leaderboard import shown_settings
 
-    latest, _ = latest_by_key(drop_unscored(records))
-    chosen, _ = newest_settings(latest)
     rows = []
-    for (head, split, task, enc), rs in chosen.items():
+    for (head, split, task, enc), rs in shown_settings(records).items():
         if not in_plan(task, split):
             continue
         for r in rs:

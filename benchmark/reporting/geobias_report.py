@@ -11,12 +11,9 @@ from geobench.evaluation.profiles import KEY_ENCODERS
 
 def _shown(records: list[dict]) -> list[dict]:
     """The ok rows the leaderboard shows (newest setting per display name, newest row per key)."""
-    from geobench.evaluation.records import latest_by_key
-    from geobench.reporting.leaderboard import drop_unscored, newest_settings
+    from geobench.reporting.leaderboard import shown_settings
 
-    latest, _ = latest_by_key(drop_unscored(records))
-    chosen, _ = newest_settings(latest)
-    return [r for rs in chosen.values() for r in rs if r.get("status") == "ok"]
+    return [r for rs in shown_settings(records).values() for r in rs if r.get("status") == "ok"]
 
 
 def moran_table(records: list[dict], head: str = "linear", kind: str = "spatial_block",

@@ -86,6 +86,13 @@ def newest_records(records: list[dict]) -> list[dict]:
     return [r for rs in chosen.values() for r in rs]
 
 
+def shown_settings(records: list[dict]) -> dict[tuple, list[dict]]:
+    """The rows the leaderboard shows, per display name (head, split, task, encoder): unscored rows
+    dropped, the newest row per key, then the newest setting per display name."""
+    latest, _ = latest_by_key(drop_unscored(records))
+    return newest_settings(latest)[0]
+
+
 def drop_unscored(records: list[dict]) -> list[dict]:
     """``records`` without ``ok`` rows that lack a numeric primary metric (a hand edit, a
     foreign tool): they are skipped with one warning, like torn lines."""
