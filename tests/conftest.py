@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+import geobench  # noqa: F401  (sets MKL_CBWR before any test runs torch code)
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = (ROOT / ".." / "shared").resolve()
 os.environ.setdefault("GEOBENCH_DATA", str(SHARED / "data"))

@@ -152,7 +152,7 @@ def new_record(job: Job, points, n_train: int, n_val: int, n_test: int) -> RunRe
                     **({"git_diff_sha256": diff} if diff else {}), "data_checksums": points.inputs,
                     "points_sha256": points.sha256, "weights_sha256": job.encoder_meta.get("weights_sha256"),
                     "n_duplicate_points": points.meta.get("n_duplicate_points"), "n_threads": job.n_threads,
-                    "command": job.command,
+                    "mkl_cbwr": os.environ.get("MKL_CBWR"), "command": job.command,
                     "continent_assigned_by_nearest": points.meta.get("continent_assigned_by_nearest")})
 
 

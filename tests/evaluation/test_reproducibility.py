@@ -206,6 +206,7 @@ def test_record_holds_enough_to_reproduce_itself(tmp_path, warm):
         assert m, prov["git_commit"]
         assert subprocess.run(["git", "merge-base", "--is-ancestor", m.group(1), "HEAD"], cwd=ROOT).returncode == 0
         assert "weights_sha256" in prov
+        assert prov["mkl_cbwr"] == os.environ.get("MKL_CBWR", geobench.MKL_CBWR)  # the run's MKL mode
     by_enc = {r["encoder"].split(":")[0]: r for r in recs}
     assert by_enc["satclip"]["provenance"]["weights_sha256"] == ck_sha  # the exact weights used
     assert by_enc["satclip"]["encoder_meta"]["weights_sha256"] == ck_sha
