@@ -9,8 +9,8 @@ import pytest
 from geobench.perf.probes import mlp_cells, paired, quality, search_ratio
 
 
-def _rec(head, seed, r2, cell_s, search_s=None, fit_s=None, task="elevation", at_cap=False):
-    return {"task": task, "encoder": "sh", "split": "random", "seed": seed, "status": "ok", "head": head,
+def _rec(head, seed, r2, cell_s, search_s=None, fit_s=None, task="elevation", at_cap=False, split="random"):
+    return {"task": task, "encoder": "sh", "split": split, "seed": seed, "status": "ok", "head": head,
             "primary_metric": "r2", "metrics": {"r2": r2}, "head_params": {"best_epoch_at_cap": at_cap},
             "timings": {"cell_s": cell_s, "search_s": search_s, "chosen_fit_s": fit_s}}
 
@@ -29,6 +29,19 @@ def test_pairs_quality_and_ratio():
     assert worse["cells_within_noise_or_better"] == 0 and worse["paired_t_p"] < 0.01
     r = search_ratio(rows)
     assert r["n"] == 3 and math.isclose(r["median"], 30 / 21) and math.isclose(r["total"], 90 / 63)
+    assert r["by_split_kind"]["random"]["n"] == 3 and r["share_over_2"] == 0
+
+
+def test_search_ratio_per_split_kind():
+    block = "spatial_block:deg=10"
+    rows = paired([_rec("v1", s, 0.5, 10.0, split=sp) for s in range(2) for sp in ("random", block)],
+                  [_rec("v2", s, 0.5, 5.0, 3.0 if sp == block else 1.0, 1.0, split=sp)
+                   for s in range(2) for sp in ("random", block)])
+    r = search_ratio(rows)
+    assert r["n"] == 4 and r["share_over_2"] == 0.5 and math.isclose(r["total"], 8 / 4)
+    assert r["by_split_kind"]["spatial_block"] == {"n": 2, "median": 3.0, "max": 3.0, "total": 3.0,
+                                                   "share_over_2": 1.0}
+    assert r["by_split_kind"]["random"]["median"] == 1.0
 
 
 def test_mlp_cells_cover_the_published_cells_and_every_task():
@@ -36,6 +49,9 @@ def test_mlp_cells_cover_the_published_cells_and_every_task():
     assert len(cells) >= 10 and len({c[0] for c in cells}) == 8
     assert ("population", "satclip-bm", "continent:Africa") in cells
     assert ("ecoregions", "geoclip", "continent:Africa:fewshot=0.01") in cells
+    # spatial-block cells at the grid's block size of their task
+    assert ("california_housing", "satclip-bm", "spatial_block:deg=1") in cells
+    assert sum(c[2].startswith("spatial_block") for c in cells) == 3
 
 
 @pytest.mark.slow
