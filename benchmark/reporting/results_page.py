@@ -30,9 +30,34 @@ def narrative_sections(path: Path | None = None) -> dict[str, str]:
     return out
 
 
+# The headline figures (``results/figures/``), in page order: file-name pattern, heading, caption.
+HEADLINE_FIGURES = (
+    ("continent_bars__*.png", "Per-continent scores",
+     "Bars: mean test score over seeds per continent (Global first), one colour per key encoder; error bars: "
+     "std over seeds; the hatched grey bar is the label-only `constant`. Continents with fewer than 50 test "
+     "points are left out; an R² below the axis floor is marked ▼ and its value printed above the panel."),
+    ("gap_lines__*.png", "From random to spatial block to Africa",
+     "Each key encoder's mean test score under the random split, the spatial-block split and the Africa "
+     "hold-out: how much of the random-split score survives away from the training data."),
+    ("cd__*.png", "Mean ranks and critical differences",
+     "Demšar's diagram: mean rank over tasks (1 = best), the Nemenyi critical difference (CD) and bars "
+     "joining encoders it cannot tell apart; Friedman's test in the title."),
+    ("extrapolation_*.png", "Extrapolation",
+     "Score against the distance from each test point to its nearest training point (spatial-block split), "
+     "and against the spatial-block size."),
+    ("africa_*.png", "Africa hold-out errors",
+     "The zero-shot Africa hold-out, one seed: residuals in the target's unit (regression), and correct / "
+     "wrong with an African class / wrong with a class that does not occur in Africa (classification)."),
+    ("embedding_globes*.png", "Embedding globes",
+     "The learned encoders' embeddings: the first three principal components as RGB, fitted on area-uniform "
+     "land points; Equal Earth projection, land only."),
+)
+
+
 def figure_lines(results: Path, page_dir: Path) -> list[str]:
-    """Markdown for the committed figures, grouped: per-continent heat maps (by task), the
-    embedding maps, the Africa ecoregions figures; links are relative to ``page_dir``."""
+    """Markdown for the committed figures: the headline figures (``HEADLINE_FIGURES``), then the
+    appendix (per-continent heat maps by task, the embedding maps, the Africa ecoregions
+    figures); links are relative to ``page_dir``."""
     def imgs(folder: str, pattern: str) -> list[Path]:
         d = results / folder
         return sorted(d.glob(pattern)) if d.exists() else []
@@ -40,19 +65,25 @@ def figure_lines(results: Path, page_dir: Path) -> list[str]:
     def link(p: Path) -> str:
         return f"![{p.stem}]({Path(os.path.relpath(p.resolve(), Path(page_dir).resolve())).as_posix()})"
 
-    lines = ["### Per-continent scores", "",
-             "Rows are encoders (best global score first), columns continents with the median test n; "
-             "the first column is the global score. One figure per task, head and split.", ""]
+    lines = []
+    for pattern, heading, caption in HEADLINE_FIGURES:
+        found = imgs("figures", pattern)
+        if found:
+            lines += [f"### {heading}", "", caption, ""] + [link(p) for p in found] + [""]
+    lines += ["### Appendix: per-continent heat maps", "",
+              "Rows are encoders (best global score first), columns continents with the median test n; "
+              "the first column is the global score. One figure per task, head and split.", ""]
     for p in imgs("continents", "*.png"):
         task, head, split = (p.stem.split("__") + ["", ""])[:3]
         what = ("random split" if split.startswith("random") else "Africa zero-shot hold-out"
                 if "fewshot0.0_" in split else "Africa few-shot (1 %) hold-out" if "fewshot" in split else split)
         lines += [f"**{task}**, {head} head, {what}", "", link(p), ""]
-    lines += ["### Embedding maps", "",
-              "Each learned encoder evaluated on a 1° lon/lat grid; the first three principal components "
-              "of the embedding as RGB, coastlines from the countries data.", ""]
-    lines += [link(p) for p in imgs("maps", "embedding_*.png")] + [""]
-    lines += ["### Africa ecoregions, few-shot hold-out", ""]
+    maps = imgs("maps", "embedding_*.png")
+    if maps:
+        lines += ["### Appendix: embedding maps", "",
+                  "Each encoder evaluated on a 1° lon/lat grid; the first three principal components "
+                  "of the embedding as RGB, coastlines from the countries data.", ""] + [link(p) for p in maps] + [""]
+    lines += ["### Appendix: Africa ecoregions, few-shot hold-out", ""]
     lines += [link(p) for p in imgs("maps", "africa_ecoregions_*.png")] + [""]
     return lines
 
@@ -83,6 +114,7 @@ def write_results_md(results: Path, out: Path) -> Path:
     from geobench.reporting.findings import findings
     from geobench.reporting.leaderboard import markdown, summarize
     from geobench.reporting.geobias_report import geobias_lines
+    from geobench.reporting.head_gap import head_gap_lines
     from geobench.reporting.protocol_notes import alpha_edge_lines, holdout_error_lines, mlp_cap_lines
     from geobench.reporting.splits_report import sizes_by_seed_lines
     from geobench.reporting.variance import variance_section
@@ -100,6 +132,7 @@ def write_results_md(results: Path, out: Path) -> Path:
     lines += [prose.pop("Reading the hold-out numbers", "")]
     lines += holdout_error_lines(records)
     lines += geobias_lines(records)
+    lines += head_gap_lines(records)
     lines += coverage_lines(records)
     lines += sizes_by_seed_lines(records)
     comp = comparison_table(records)

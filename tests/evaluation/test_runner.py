@@ -168,7 +168,7 @@ def test_reproduce_subset_resumes_and_rejects_unknown_names(tmp_path, capsys, mo
     assert "reproduce: 0 cell(s) run" in capsys.readouterr().out
     md = (tmp_path / "docs" / "results.md").read_text()
     assert "| wrap |" in md and "air_temperature" in md and (res_dir / "leaderboard.csv").exists()
-    assert (res_dir / "maps" / "embedding_sh_L10.png").exists()
+    assert (res_dir / "figures" / "embedding_globes.png").exists()
     assert len(read_records(res_dir / "runs.jsonl")) == 4
     assert main([*args[:2], "air_temprature", *args[3:]]) != 0
     assert "Did you mean 'air_temperature'" in capsys.readouterr().err

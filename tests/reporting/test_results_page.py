@@ -31,7 +31,8 @@ def test_a_missing_narrative_fails_loudly_and_writes_no_page(tmp_path, monkeypat
 def test_figure_links_are_relative_to_the_page(tmp_path):
     res = tmp_path / "results"
     for rel in ("continents/air_temperature__linear__random_train0.6_val0.2.png", "maps/embedding_sh_L10.png",
-                "maps/africa_ecoregions_linear.png"):
+                "maps/africa_ecoregions_linear.png", "figures/continent_bars__linear__random.png",
+                "figures/cd__mlp__continent.png"):
         (res / rel).parent.mkdir(parents=True, exist_ok=True)
         (res / rel).write_bytes(b"")
     lines = results_page.figure_lines(res, tmp_path / "docs")
@@ -39,6 +40,12 @@ def test_figure_links_are_relative_to_the_page(tmp_path):
            "air_temperature__linear__random_train0.6_val0.2.png)" in lines
     assert "![embedding_sh_L10](../results/maps/embedding_sh_L10.png)" in lines
     assert "**air_temperature**, linear head, random split" in lines
+    # the headline figures come first, under their headings; a heading without files is left out
+    i = lines.index("### Per-continent scores")
+    assert lines[i + 4] == "![continent_bars__linear__random](../results/figures/continent_bars__linear__random.png)"
+    assert i < lines.index("### Mean ranks and critical differences") < lines.index(
+        "### Appendix: per-continent heat maps")
+    assert "### Embedding globes" not in lines and "### Extrapolation" not in lines
     deeper = results_page.figure_lines(res, tmp_path / "site" / "pages")
     assert "![africa_ecoregions_linear](../../results/maps/africa_ecoregions_linear.png)" in deeper
 
@@ -59,7 +66,8 @@ def test_africa_figure_without_stored_predictions_is_skipped_with_the_reason(tmp
     with pytest.raises(DataError, match=r"1 file\(s\) are missing .*linear__x__seed0.parquet.*--force"):
         plot_africa_ecoregions(tmp_path, [rec])
     append_records(tmp_path / "runs.jsonl", [rec])
-    assert write_figures(tmp_path, encoders=()) == []
+    written = write_figures(tmp_path, encoders=())
+    assert not [p for p in written if p.name.startswith("africa_ecoregions")]
     assert "figure skipped: the Africa ecoregions figure (linear) needs the per-point predictions" in capsys.readouterr().out
 
 
