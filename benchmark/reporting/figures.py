@@ -1,7 +1,7 @@
 """Every figure of a results folder, regenerated from ``runs.jsonl`` (and the stored predictions).
 
 Headline figures under ``figures/``: per-continent bars, the random -> block -> Africa gap lines,
-critical-difference diagrams, the extrapolation curves, Africa hold-out error maps and the
+critical-difference diagrams, the extrapolation and learning curves, Africa hold-out error maps and the
 embedding globes. Appendix under ``continents/`` and ``maps/``: the per-continent heat maps and
 the Africa ecoregions figure."""
 from __future__ import annotations
@@ -25,6 +25,7 @@ def _headline_jobs(results: Path, records: list[dict], encoders: tuple[str, ...]
     from geobench.reporting.extrapolation_figures import plot_block_size_curves, plot_distance_curves
     from geobench.reporting.gap_lines import plot_gap_lines
     from geobench.reporting.globes import plot_globes
+    from geobench.reporting.learning_curve import plot_learning_curves
     from geobench.reporting.rank_figures import plot_cd_diagram
 
     out = results / FIGURES
@@ -32,7 +33,8 @@ def _headline_jobs(results: Path, records: list[dict], encoders: tuple[str, ...]
     jobs = [lambda h=h: plot_continent_bars(records, out, head=h, kind="random") for h in heads]
     jobs += [lambda h=h: plot_gap_lines(records, out, head=h) for h in heads]
     jobs += [lambda h=h, k=k: plot_cd_diagram(records, out, head=h, kind=k) for h in heads for k in SPLIT_KINDS]
-    jobs += [lambda: plot_distance_curves(records, out), lambda: plot_block_size_curves(records, out)]
+    jobs += [lambda: plot_distance_curves(records, out), lambda: plot_block_size_curves(records, out),
+             lambda: plot_learning_curves(records, out)]
     jobs += [lambda: plot_africa_residuals(results, records, out, task="elevation"),
              lambda: plot_africa_class_errors(results, records, out, task="biome")]
     if encoders:

@@ -45,6 +45,8 @@ HEADLINE_FIGURES = (
     ("extrapolation_*.png", "Extrapolation",
      "Score against the distance from each test point to its nearest training point (spatial-block split), "
      "and against the spatial-block size."),
+    ("learning_curve__*.png", "Learning curve",
+     "Test score against the number of points the head was fit on (nested training sets, one test set)."),
     ("africa_*.png", "Africa hold-out errors",
      "The zero-shot Africa hold-out, one seed: residuals in the target's unit (regression), and correct / "
      "wrong with an African class / wrong with a class that does not occur in Africa (classification)."),
@@ -115,6 +117,7 @@ def write_results_md(results: Path, out: Path) -> Path:
     from geobench.reporting.leaderboard import markdown, summarize
     from geobench.reporting.geobias_report import geobias_lines
     from geobench.reporting.head_gap import head_gap_lines
+    from geobench.reporting.learning_curve import learning_curve_lines
     from geobench.reporting.protocol_notes import alpha_edge_lines, holdout_error_lines, mlp_cap_lines
     from geobench.reporting.splits_report import sizes_by_seed_lines
     from geobench.reporting.variance import variance_section
@@ -133,6 +136,7 @@ def write_results_md(results: Path, out: Path) -> Path:
     lines += holdout_error_lines(records)
     lines += geobias_lines(records)
     lines += head_gap_lines(records)
+    lines += learning_curve_lines(records)
     lines += coverage_lines(records)
     lines += sizes_by_seed_lines(records)
     comp = comparison_table(records)

@@ -176,3 +176,20 @@ def test_ntrain_nests_training_sets_over_one_fixed_test_set():
     assert all((p[2] == full[2]).all() and (p[1] == full[1]).all() for p in parts.values())
     with pytest.raises(InputError, match="ntrain=1601 is more than the 1600 rows"):
         apply_split(df, parse_split("random:train=0.8:val=0.1:ntrain=1601"), 3)
+
+
+def test_the_learning_curve_fits_on_exactly_ntrain_points():
+    """The paper profile's curve: each size's fit set (train + val, as the linear head fits) is
+    exactly ``ntrain`` points, nested, over one fixed test set."""
+    from geobench.evaluation.profiles import CURVE_NTRAIN, CURVE_TASKS, PROFILES
+
+    (curve,) = [b for b in PROFILES["paper"].blocks if any("ntrain=" in s for s in b.splits)]
+    splits = curve.task_splits(CURVE_TASKS[0], [])
+    assert [parse_split(s).params["ntrain"] for s in splits] == list(CURVE_NTRAIN)
+    rng = np.random.default_rng(1)
+    n = 100_000  # the curve tasks' point count
+    df = pd.DataFrame({"lon": rng.uniform(-180, 180, n), "lat": rng.uniform(-60, 70, n), "continent": "Africa"})
+    parts = [apply_split(df, parse_split(s), 0) for s in splits]
+    assert [len(p[0]) + len(p[1]) for p in parts] == list(CURVE_NTRAIN)
+    assert all(set(a[0]) < set(b[0]) for a, b in zip(parts, parts[1:]))
+    assert all((p[2] == parts[0][2]).all() for p in parts) and len(parts[0][2]) == n // 10
