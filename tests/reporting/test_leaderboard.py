@@ -252,3 +252,17 @@ def test_seed_interval_and_test_point_ci_widths_are_separate_by_method():
     assert "spatial block bootstrap (`block:deg=10`) in 1 cell(s)" in md
     assert "i.i.d. bootstrap in 1 cell(s) (rows before schema 3" in md
     assert "encoder weights or CI method under the same name" in md
+
+
+def test_gaps_over_the_threshold_name_their_known_differences_or_say_unexplained():
+    from geobench.reporting.comparison import explain_gap
+
+    row = {"encoder": "satclip:L=40", "fidelity": "close proxy", "split_note": "assumed", "metric": "accuracy",
+           "evidence": "secondary", "diff": 0.2}
+    assert explain_gap(row) == ("other weights (ours trained here); task data: close proxy; split not stated; "
+                                "source: secondary")
+    same = {**row, "encoder": "geoclip", "fidelity": "same data", "split_note": "", "diff": -0.1}
+    assert explain_gap(same) == "unexplained (source: secondary)"
+    assert explain_gap({**same, "evidence": "primary"}) == "unexplained (same data, weights, split)"
+    assert explain_gap({**same, "metric": "mse_z"}) == "MSE normalisation inferred, not stated; source: secondary"
+    assert explain_gap({**row, "diff": 0.05}) == "" and explain_gap({**row, "diff": float("nan")}) == ""
