@@ -10,10 +10,10 @@ import pandas as pd
 from geobench.reporting.stats import Paired, Ranking, compare, friedman, tally
 
 
-def seed_values(records: list[dict]) -> pd.DataFrame:
+def seed_values(records: list[dict], metric: str | None = None) -> pd.DataFrame:
     """One row per (head, split, task, encoder, seed) of the grid cells the leaderboard shows (the
-    newest setting per display name, ``ok`` rows): its primary metric in ``value``; ``kind`` is
-    the split kind."""
+    newest setting per display name, ``ok`` rows): its ``metric`` (None: the primary metric) in
+    ``value``, rows without it left out; ``kind`` is the split kind."""
     from geobench.evaluation.grid import in_plan
     from geobench.reporting.leaderboard import shown_settings
 
@@ -23,7 +23,7 @@ def seed_values(records: list[dict]) -> pd.DataFrame:
             continue
         for r in rs:
             if r.get("status") == "ok":
-                v = r["metrics"].get(r.get("primary_metric", "r2"))
+                v = r["metrics"].get(metric or r.get("primary_metric", "r2"))
                 if v is not None:
                     rows.append((head, split, split.split(":")[0], task, enc, int(r["seed"]), float(v)))
     return pd.DataFrame(rows, columns=["head", "split", "kind", "task", "encoder", "seed", "value"])

@@ -113,6 +113,16 @@ def fmt_value(v: float) -> str:
     return f"{v:.2f}" if abs(v) < 1 else f"{v:.1f}" if abs(v) < 100 else f"{v:.0f}"
 
 
+def label_panel(ax, title: str, metric: str, cut: list[tuple[str, str, float]], floor: float,
+                width: int, size: float) -> None:
+    """A panel's y label (the metric), bold title on the left and, when bars or points were cut at
+    ``floor``, the :func:`clip_note` (``width`` characters a line, font ``size``) on the right."""
+    ax.set_ylabel(f"test {METRIC_LABEL.get(metric, metric)}", fontsize=8)
+    ax.set_title(title, fontsize=9, loc="left", fontweight="bold")
+    if cut:
+        ax.set_title(clip_note(cut, floor, width), fontsize=size, loc="right")
+
+
 def clip_note(cut: list[tuple[str, str, float]], floor: float, width: int = 70) -> str:
     """'▼ below <floor>: group: encoder value, …; …' for the (group, encoder, value) cut at ``floor``."""
     import textwrap
@@ -203,10 +213,7 @@ def plot_continent_bars(records: list[dict], out_dir: str | Path, head: str = "l
         n = d.groupby(key)["n_points"].median()
         ax.set_xticks(range(len(groups)), [f"{SHORT.get(g, g)}\nn={n[g]:,.0f}" for g in groups],
                       fontsize=7.5 if len(groups) < 8 else 6.8)
-        ax.set_ylabel(f"test {METRIC_LABEL.get(metric, metric)}", fontsize=8)
-        ax.set_title(title, fontsize=9, loc="left", fontweight="bold")
-        if cut:
-            ax.set_title(clip_note(cut, floor, 62), fontsize=6.5, loc="right")
+        label_panel(ax, title, metric, cut, floor, 62, 6.5)
     for ax in axes.ravel()[len(panels):]:
         ax.set_axis_off()
     handles, labels = axes.ravel()[0].get_legend_handles_labels()

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from geobench.evaluation.profiles import KEY_ENCODERS
-from geobench.reporting.continent_bars import METRIC_LABEL, R2_FLOOR, clip_note, encoder_colors, task_order
+from geobench.reporting.continent_bars import R2_FLOOR, encoder_colors, label_panel, task_order
 from geobench.reporting.png import figure_stem, save_png
 
 COLUMNS = ["task", "encoder", "kind", "mean", "std", "n_seeds", "metric", "split"]
@@ -116,10 +116,7 @@ def plot_gap_lines(records: list[dict], out_dir: str | Path, head: str = "linear
         ax.set_xticks(range(len(kinds)), [kind_label(k, split_of[k]) for k in kinds], fontsize=7.5)
         ax.tick_params(labelsize=7.5)
         ax.grid(axis="y", lw=0.3, alpha=0.6, zorder=0)
-        ax.set_ylabel(f"test {METRIC_LABEL.get(metric, metric)}", fontsize=8)
-        ax.set_title(task, fontsize=9, loc="left", fontweight="bold")
-        if cut:
-            ax.set_title(clip_note(cut, floor, 64), fontsize=6.3, loc="right")
+        label_panel(ax, task, metric, cut, floor, 64, 6.3)
     for ax in axes.ravel()[len(tasks):]:
         ax.set_axis_off()
     handles = [Line2D([], [], color=colors[e], marker=markers[e], ls="--" if e == "constant" else "-", ms=5,

@@ -34,30 +34,16 @@ def head_gap(sv: pd.DataFrame, head: str = "mlp", kind: str = "random",
     return pd.DataFrame(rows, columns=["encoder", "task", "gap", "n", "ci_lo", "ci_hi", "p_holm", "verdict"])
 
 
-def _mse_by_seed(records: list[dict]) -> pd.DataFrame:
-    """(head, kind, task, encoder, seed) -> test MSE (rmse squared) of the regression grid cells
-    the leaderboard shows."""
-    from geobench.evaluation.grid import in_plan
-    from geobench.reporting.leaderboard import shown_settings
-
-    rows = []
-    for (head, split, task, enc), rs in shown_settings(records).items():
-        if not in_plan(task, split):
-            continue
-        for r in rs:
-            rmse = (r.get("metrics") or {}).get("rmse")
-            if r.get("status") == "ok" and r.get("kind") == "regression" and rmse is not None:
-                rows.append((head, split.split(":")[0], task, enc, int(r["seed"]), float(rmse) ** 2))
-    return pd.DataFrame(rows, columns=["head", "kind", "task", "encoder", "seed", "mse"])
-
-
 def coordinate_skill(records: list[dict], head: str = "linear", kind: str = "random",
                      reference: tuple[str, str] = COORD_REFERENCE) -> pd.DataFrame:
     """encoder x regression task: the mean over common seeds of 1 − MSE(encoder, ``head``) /
     MSE(``reference``), under split kind ``kind``. > 0: the encoder's probe beats LightGBM on the
     raw coordinates; NaN where the two share no seed."""
-    m = _mse_by_seed(records)
+    from geobench.reporting.claims import seed_values
+
+    m = seed_values(records, "rmse")  # regression rows only: classification has no rmse
     m = m[m["kind"] == kind]
+    m = m.assign(mse=m["value"] ** 2)
     ref = m[(m["encoder"] == reference[0]) & (m["head"] == reference[1])].set_index(["task", "seed"])["mse"]
     ours = m[m["head"] == head]
     if ref.empty or ours.empty:
