@@ -50,7 +50,8 @@ def comparison_table(records: list[dict]) -> pd.DataFrame:
                      "split": p.split, "our_split": split, "split_note": assumed, "metric": p.metric,
                      "published": p.value, "ours": ours, "ours_std": float(np.std(vals, ddof=1)) if len(vals) > 1 else 0.0,
                      "n_seeds": len(vals), "diff": ours - p.value, "source": p.source, "evidence": p.evidence,
-                     "external": p.encoder in EXTERNAL_ENCODERS, "fidelity": get_spec(p.task).fidelity})
+                     "external": p.encoder in EXTERNAL_ENCODERS, "fidelity": get_spec(p.task).fidelity,
+                     "task_differs": ", ".join(d.aspect for d in get_spec(p.task).differences)})
     return pd.DataFrame(rows)
 
 
@@ -79,7 +80,8 @@ def known_differences(row) -> list[str]:
     if row["encoder"].split(":")[0] in COUNTERPART:
         out.append("other weights (ours trained here)")
     if row["fidelity"] != "same data":
-        out.append(f"task data: {row['fidelity']}")
+        differs = row.get("task_differs") or ""
+        out.append(f"task data: {row['fidelity']}" + (f" ({differs} differ)" if differs else ""))
     if row["split_note"]:
         out.append("split not stated")
     if row["metric"] == "mse_z":
@@ -114,7 +116,8 @@ def comparison_markdown(comp: pd.DataFrame) -> list[str]:
         split = r.split + ("*" if r.split_note else "")
         weights = OUR_WEIGHTS.get(r.encoder.split(":")[0], "")
         lines.append(f"| {r.task} | {r.encoder} ({r.variant}) | {weights} | {r['head']} | {split} | {r.metric} | "
-                     f"{r.published:.3f} | {ours} | {fmt(r['diff'])} | {r.fidelity} | {explain_gap(r)} | {ref[r.source]} |")
+                     f"{r.published:.3f} | {ours} | {fmt(r['diff'])} | {r.fidelity}"
+                     + (f" ({r.task_differs} differ)" if r.task_differs else "") + f" | {explain_gap(r)} | {ref[r.source]} |")
     lines.append("")
     if comp.split_note.astype(bool).any():
         lines.append(f"\\* split not stated by the source; compared with our random split (`{RANDOM_SPLIT}`).")

@@ -99,6 +99,7 @@ def test_comparison_matches_published_rows_by_head_split_and_metric():
     assert np.isnan(geo.ours) and geo.n_seeds == 0
     md = "\n".join(comparison_markdown(comparison_table(recs)))
     assert "| air_temperature | satclip:L=40" in md and "0.850 ± 0.071 (2)" in md and "not run" in md
+    assert comp.loc[("air_temperature", "geoclip", "linear", "r2")].task_differs == ""  # the paper's own data
     assert "| sinr | range | range+ |" in md  # encoders we do not implement: reference rows only
 
 
@@ -261,6 +262,8 @@ def test_gaps_over_the_threshold_name_their_known_differences_or_say_unexplained
            "evidence": "secondary", "diff": 0.2}
     assert explain_gap(row) == ("other weights (ours trained here); task data: close proxy; split not stated; "
                                 "source: secondary")
+    assert explain_gap({**row, "task_differs": "ocean, Antarctica"}).startswith(
+        "other weights (ours trained here); task data: close proxy (ocean, Antarctica differ);")
     same = {**row, "encoder": "geoclip", "fidelity": "same data", "split_note": "", "diff": -0.1}
     assert explain_gap(same) == "unexplained (source: secondary)"
     assert explain_gap({**same, "evidence": "primary"}) == "unexplained (same data, weights, split)"
