@@ -152,8 +152,17 @@ def new_record(job: Job, points, n_train: int, n_val: int, n_test: int) -> RunRe
                     **({"git_diff_sha256": diff} if diff else {}), "data_checksums": points.inputs,
                     "points_sha256": points.sha256, "weights_sha256": job.encoder_meta.get("weights_sha256"),
                     "n_duplicate_points": points.meta.get("n_duplicate_points"), "n_threads": job.n_threads,
-                    "mkl_cbwr": os.environ.get("MKL_CBWR"), "command": job.command,
+                    "mkl_cbwr": _mkl_mode(), "command": job.command,
                     "continent_assigned_by_nearest": points.meta.get("continent_assigned_by_nearest")})
+
+
+def _mkl_mode() -> str | None:
+    """The process's ``MKL_CBWR``, or a note that it was set after torch was loaded (the mode MKL
+    runs in is then not known)."""
+    import geobench
+
+    mode = os.environ.get("MKL_CBWR")
+    return f"{mode} (set after torch was imported: may not be in effect)" if geobench.MKL_CBWR_LATE else mode
 
 
 def _split_seed(split: str, seed: int) -> int | None:

@@ -74,12 +74,12 @@ def _draw(df: pd.DataFrame, x: str, out: Path, title: str, xlabel: str, note: st
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from geobench.reporting.continent_bars import encoder_colors
     from geobench.reporting.png import save_png
 
     tasks = list(dict.fromkeys(df["task"]))
     encoders = list(dict.fromkeys(df["encoder"]))
-    cmap = plt.get_cmap("tab10" if len(encoders) <= 10 else "tab20")
-    color = {e: cmap(i % cmap.N) for i, e in enumerate(encoders)}
+    color = encoder_colors(tuple(dict.fromkeys((*KEY_ENCODERS, *encoders))))  # the same colours as the other figures
     ncol = min(3, len(tasks))
     nrow = -(-len(tasks) // ncol)
     height = 2.9 * nrow + 0.9

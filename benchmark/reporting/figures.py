@@ -13,7 +13,7 @@ from geobench.evaluation.grid import SPLIT_KINDS, holdout_split
 from geobench.evaluation.records import read_records
 
 # encoders drawn side by side as embedding globes by `geobench reproduce` (`geobench plot maps`
-# draws one flat map per encoder of this list)
+# draws one flat map per encoder of this list on request; the report does not link those)
 MAP_ENCODERS = ("satclip-bm", "satclip-bm:L=40", "csp-bm", "geoclip", "sh_siren_random")
 HEADS = ("linear", "mlp", "lightgbm")
 FIGURES = "figures"  # the headline figures' folder under a results folder
@@ -58,19 +58,32 @@ def _appendix_jobs(results: Path, records: list[dict]) -> list:
     return jobs
 
 
+# Files write_figures owns: removed before it draws, so a figure it no longer draws (no data,
+# over the size budget, a dropped encoder) never stays on the page from an earlier run.
+OWNED = (f"{FIGURES}/*.png", "continents/*.png", "maps/africa_ecoregions_*.png", "maps/embedding_*.png")
+
+
 def write_figures(results: Path, *, encoders: tuple[str, ...] | None = None) -> list[Path]:
     """The headline figures (under ``results/figures/``; the embedding globes of ``encoders``,
     default ``MAP_ENCODERS``, none for ``()``) and the appendix (continent heat maps per task,
-    head and split; the Africa ecoregions figure per head). A figure that fails (missing
-    predictions, over the size budget) is reported and skipped; one without data is not written."""
+    head and split; the Africa ecoregions figure per head). Every earlier file of ``OWNED`` is
+    removed first. A figure that fails (missing predictions, over the size budget, an unreadable
+    predictions file) is reported with the reason and skipped, so a report after hours of runs
+    is never lost to one figure; one without data is not written."""
     encoders = MAP_ENCODERS if encoders is None else encoders
     records = read_records(results / "runs.jsonl")
+    for pattern in OWNED:
+        for old in results.glob(pattern):
+            old.unlink()
     out = []
     for job in _headline_jobs(results, records, encoders) + _appendix_jobs(results, records):
         try:
             p = job()
         except GeobenchError as e:
             print(f"figure skipped: {e}", flush=True)
+            continue
+        except Exception as e:  # noqa: BLE001  (e.g. a corrupt predictions file: name it, keep the report)
+            print(f"figure skipped: {type(e).__name__}: {e}", flush=True)
             continue
         out += [q for q in (p if isinstance(p, list) else [p]) if q]
     return out

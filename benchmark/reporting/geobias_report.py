@@ -58,19 +58,30 @@ def distance_curve(records: list[dict], task: str, head: str = "linear", kind: s
 
 def block_size_curve(records: list[dict], task: str, head: str = "linear",
                      encoders: tuple[str, ...] = KEY_ENCODERS) -> pd.DataFrame:
-    """encoder x block size (degrees): the mean primary metric over seeds under ``spatial_block``
-    splits of every size the records hold for ``task`` (the grid's and the profile's explicit ones)."""
+    """encoder x block size (degrees): the mean primary metric under ``spatial_block`` splits of
+    the declared sizes (the grid's block and the paper profile's ``BLOCK_SIZES_DEG``), over the
+    seeds an encoder has at every size it has (the grid's 10° block has 5 linear seeds, the
+    others 3: means over different seeds would not compare)."""
+    from geobench.evaluation.grid import block_deg
+    from geobench.evaluation.profiles import BLOCK_SIZES_DEG
     from geobench.evaluation.splits import parse_split
 
+    sizes = {float(d) for d in BLOCK_SIZES_DEG} | {float(block_deg(task))}
     rows = []
     for r in _shown(records):
         if r["task"] == task and r["head"] == head and r["encoder"] in encoders and r["split"].startswith("spatial_block"):
             p = parse_split(r["split"]).params
-            if p.get("train") == 0.6 and p.get("val") == 0.2 and "buffer" not in p and "seed" not in p:
-                rows.append((r["encoder"], p["deg"], r["metrics"].get(r.get("primary_metric", "r2"))))
+            if (p.get("train") == 0.6 and p.get("val") == 0.2 and "buffer" not in p and "seed" not in p
+                    and float(p["deg"]) in sizes):
+                rows.append((r["encoder"], p["deg"], int(r["seed"]), r["metrics"].get(r.get("primary_metric", "r2"))))
     if not rows:
         return pd.DataFrame()
-    df = pd.DataFrame(rows, columns=["encoder", "deg", "score"]).dropna()
+    df = pd.DataFrame(rows, columns=["encoder", "deg", "seed", "score"]).dropna()
+    per = df.groupby(["encoder", "deg"])["seed"].apply(frozenset)
+    common = {e: frozenset.intersection(*per.loc[e].tolist()) for e in per.index.get_level_values(0).unique()}
+    df = df[[s in common[e] for e, s in zip(df["encoder"], df["seed"])]]
+    if df.empty:
+        return df
     return df.pivot_table(index="encoder", columns="deg", values="score", aggfunc="mean")
 
 

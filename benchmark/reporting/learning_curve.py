@@ -47,64 +47,82 @@ def curve_table(points: pd.DataFrame) -> pd.DataFrame:
     return points.pivot_table(index="encoder", columns="n_fit", values="value", aggfunc="mean")
 
 
+TOP_SIZES = 3  # the gain per doubling is fitted on the largest sizes: curves flatten at the top
+
+
 @dataclass(frozen=True)
 class DoublingGain:
-    """The gain per doubling of the fit set: the slope of score on log2(n_fit), fitted per seed,
-    then its mean over ``n_seeds`` seeds with a t interval (95 %); ``top`` is the mean score at
-    the largest size ``n_max``."""
+    """The gain per doubling of the fit set at the top of the curve: the slope of score on
+    log2(n_fit) over the ``sizes`` largest sizes, fitted per seed, then its mean over
+    ``n_seeds`` seeds with a 95 % t interval; ``top`` is the mean score at the largest size
+    ``n_max``."""
 
     encoder: str
     n_seeds: int
+    sizes: int
     slope: float
-    ci95: tuple[float, float] | None
+    ci95: tuple[float, float]
     top: float
     n_max: int
 
 
-def doubling_gain(points: pd.DataFrame, encoder: str, min_sizes: int = 3) -> DoublingGain | None:
-    """:class:`DoublingGain` of ``encoder`` from its curve points (None with fewer than
-    ``min_sizes`` sizes or 1 seed)."""
+def doubling_gain(points: pd.DataFrame, encoder: str, sizes: int = TOP_SIZES) -> DoublingGain | None:
+    """:class:`DoublingGain` of ``encoder`` from its curve points (None with fewer than ``sizes``
+    sizes on 2+ seeds)."""
     from scipy import stats
 
     e = points[points["encoder"] == encoder]
+    top = sorted(e["n_fit"].unique())[-sizes:]
     slopes = []
-    for _, s in e.groupby("seed"):
-        if s["n_fit"].nunique() >= min_sizes:
+    for _, s in e[e["n_fit"].isin(top)].groupby("seed"):
+        if s["n_fit"].nunique() == sizes >= 2:
             slopes.append(float(np.polyfit(np.log2(s["n_fit"].to_numpy(float)), s["value"].to_numpy(float), 1)[0]))
     if len(slopes) < 2:
         return None
     m, sd = float(np.mean(slopes)), float(np.std(slopes, ddof=1))
     h = float(stats.t.ppf(0.975, len(slopes) - 1)) * sd / math.sqrt(len(slopes))
     n_max = int(e["n_fit"].max())
-    return DoublingGain(encoder, len(slopes), m, (m - h, m + h), float(e[e["n_fit"] == n_max]["value"].mean()), n_max)
+    return DoublingGain(encoder, len(slopes), sizes, m, (m - h, m + h),
+                        float(e[e["n_fit"] == n_max]["value"].mean()), n_max)
+
+
+def _points(n: float) -> str:
+    return f"{n:,.0f}" if n < 1e7 else f"{n:.1e}"
 
 
 def gap_line(records: list[dict], task: str, encoder: str, head: str = "linear") -> str | None:
-    """A markdown bullet: does the learning curve explain the gap between our ``encoder`` on
-    ``task`` and the published number (``published.csv``, same task, encoder and head)? The
-    doublings the gap needs at the measured gain per doubling, or "not explained" when the gain's
-    interval reaches 0."""
+    """A markdown bullet: how far the learning curve of our ``encoder`` on ``task`` is from the
+    published number (``published.csv``: same task, encoder, head and metric, random or
+    unstated split): the more doublings of the fit set the gap needs at the gain per doubling
+    measured at the top of the curve, over that gain's 95 % interval."""
     from geobench.reporting.published import published_for
 
-    pub = [p for p in published_for(task, encoder) if p.head == head and p.split in ("random", "unspecified")]
-    g = doubling_gain(curve_points(records, task, head, (encoder,)), encoder)
-    if not pub or g is None:
+    pts = curve_points(records, task, head, (encoder,))
+    g = doubling_gain(pts, encoder)
+    if g is None:
+        return None
+    metric = pts["metric"].iloc[0]
+    pub = [p for p in published_for(task, encoder, metric) if p.head == head and p.split in ("random", "unspecified")]
+    if not pub:
         return None
     p = pub[0]
     gap = p.value - g.top
-    ci = "" if g.ci95 is None else f" [{g.ci95[0]:+.4f}, {g.ci95[1]:+.4f}]"
-    head_txt = (f"- **Learning curve vs the published {encoder} on {task}** ({head}): {g.top:.3f} at {g.n_max:,} fit "
-                f"points against {p.value:.3f} published ({p.table}); gain per doubling of the fit set "
-                f"{g.slope:+.4f}{ci} (log-linear fit per seed, mean over {g.n_seeds} seeds, 95 % t interval)")
+    lo, hi = g.ci95
+    text = (f"- **Learning curve against the published {encoder} on {task}** ({head}, {metric}): {g.top:.3f} at "
+            f"{g.n_max:,} fit points, {p.value:.3f} published ({p.table}); over the {g.sizes} largest sizes each "
+            f"doubling of the fit set adds {g.slope:+.4f} [{lo:+.4f}, {hi:+.4f}] (log-linear fit per seed, mean over "
+            f"{g.n_seeds} seeds, 95 % t interval)")
     if gap <= 0:
-        return head_txt + "; we are at or above the published number."
-    if g.ci95 is None or g.ci95[0] <= 0:
-        return head_txt + "; the gain is not significantly above 0, so more training points do not explain the gap."
-    k = gap / g.slope
-    return (head_txt + f"; at that rate the gap of {gap:.3f} needs about {k:.0f} more doublings "
-            f"(about {g.n_max * 2 ** k:.1e} points), so the number of training points does not explain it"
-            if k > 3 else head_txt + f"; at that rate the gap of {gap:.3f} closes within {k:.1f} doublings "
-            f"(about {g.n_max * 2 ** k:,.0f} points): more training points can explain it.")
+        return text + "; ours is at or above the published number."
+    if hi <= 0:
+        return text + "; the curve has stopped rising, so at this rate more points would not close the gap."
+    if lo <= 0:
+        return (text + f"; the gain is not significantly above 0, so the curve cannot say how many more points the "
+                f"gap of {gap:.3f} would need.")
+    k, k_lo, k_hi = gap / g.slope, gap / hi, gap / lo
+    return (text + f"; at that rate the gap of {gap:.3f} needs {k:.1f} more doublings ({k_lo:.1f} to {k_hi:.1f}), "
+            f"about {_points(g.n_max * 2 ** k)} fit points ({_points(g.n_max * 2 ** k_lo)} to "
+            f"{_points(g.n_max * 2 ** k_hi)}).")
 
 
 def learning_curve_lines(records: list[dict]) -> list[str]:
@@ -135,8 +153,11 @@ def plot_learning_curves(records: list[dict], out_dir: str | Path, head: str = "
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from geobench.evaluation.profiles import KEY_ENCODERS
+    from geobench.reporting.continent_bars import encoder_colors
     from geobench.reporting.png import figure_stem, save_png
 
+    colors = encoder_colors(tuple(dict.fromkeys((*KEY_ENCODERS, *CURVE_ENCODERS))))
     data = {t: curve_points(records, t, head) for t in CURVE_TASKS}
     data = {t: d for t, d in data.items() if not d.empty}
     if not data:
@@ -146,7 +167,7 @@ def plot_learning_curves(records: list[dict], out_dir: str | Path, head: str = "
         for enc, e in d.groupby("encoder", sort=False):
             g = e.groupby("n_fit")["value"]
             m, s = g.mean(), g.std(ddof=1)
-            ax.errorbar(m.index, m.values, yerr=s.values, marker="o", ms=4, capsize=2, label=enc)
+            ax.errorbar(m.index, m.values, yerr=s.values, marker="o", ms=4, capsize=2, label=enc, color=colors[enc])
         ax.set_xscale("log")
         ax.set_title(task, fontsize=11)
         ax.set_xlabel("points the head was fit on")

@@ -38,7 +38,8 @@ HEADLINE_FIGURES = (
      "points are left out; an R² below the axis floor is marked ▼ and its value printed above the panel."),
     ("gap_lines__*.png", "From random to spatial block to Africa",
      "Each key encoder's mean test score under the random split, the spatial-block split and the Africa "
-     "hold-out: how much of the random-split score survives away from the training data."),
+     "hold-out (zero-shot, or 1 % few-shot for countries and ecoregions): how much of the random-split score "
+     "survives away from the training data."),
     ("cd__*.png", "Mean ranks and critical differences",
      "Demšar's diagram: mean rank over tasks (1 = best), the Nemenyi critical difference (CD) and bars "
      "joining encoders it cannot tell apart; Friedman's test in the title."),
@@ -51,15 +52,15 @@ HEADLINE_FIGURES = (
      "The zero-shot Africa hold-out, one seed: residuals in the target's unit (regression), and correct / "
      "wrong with an African class / wrong with a class that does not occur in Africa (classification)."),
     ("embedding_globes*.png", "Embedding globes",
-     "The learned encoders' embeddings: the first three principal components as RGB, fitted on area-uniform "
-     "land points; Equal Earth projection, land only."),
+     "The learned encoders' embeddings and SatCLIP's untrained twin (`sh_siren_random`): the first three "
+     "principal components as RGB, fitted on area-uniform land points; Equal Earth projection, land only."),
 )
 
 
 def figure_lines(results: Path, page_dir: Path) -> list[str]:
     """Markdown for the committed figures: the headline figures (``HEADLINE_FIGURES``), then the
-    appendix (per-continent heat maps by task, the embedding maps, the Africa ecoregions
-    figures); links are relative to ``page_dir``."""
+    appendix (per-continent heat maps by task, the Africa ecoregions figures); links are
+    relative to ``page_dir``."""
     def imgs(folder: str, pattern: str) -> list[Path]:
         d = results / folder
         return sorted(d.glob(pattern)) if d.exists() else []
@@ -80,11 +81,6 @@ def figure_lines(results: Path, page_dir: Path) -> list[str]:
         what = ("random split" if split.startswith("random") else "Africa zero-shot hold-out"
                 if "fewshot0.0_" in split else "Africa few-shot (1 %) hold-out" if "fewshot" in split else split)
         lines += [f"**{task}**, {head} head, {what}", "", link(p), ""]
-    maps = imgs("maps", "embedding_*.png")
-    if maps:
-        lines += ["### Appendix: embedding maps", "",
-                  "Each encoder evaluated on a 1° lon/lat grid; the first three principal components "
-                  "of the embedding as RGB, coastlines from the countries data.", ""] + [link(p) for p in maps] + [""]
     lines += ["### Appendix: Africa ecoregions, few-shot hold-out", ""]
     lines += [link(p) for p in imgs("maps", "africa_ecoregions_*.png")] + [""]
     return lines

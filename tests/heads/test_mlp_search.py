@@ -75,6 +75,11 @@ def test_import_sets_mkl_reproducibility_unless_set(preset):
     out = subprocess.run([sys.executable, "-c", "import os, geobench; print(os.environ['MKL_CBWR'])"], env=env,
                          capture_output=True, text=True, check=True).stdout.strip()
     assert out == (preset or geobench.MKL_CBWR) and geobench.MKL_CBWR == "AUTO,STRICT"
+    # torch first: the variable may come too late for MKL, so geobench warns and says so
+    late = subprocess.run([sys.executable, "-W", "error", "-c", "import torch, geobench"],
+                          env={k: v for k, v in env.items() if k != "MKL_CBWR"}, capture_output=True, text=True)
+    assert late.returncode != 0 and "torch was imported before geobench" in late.stderr
+    assert subprocess.run([sys.executable, "-W", "error", "-c", "import geobench, torch"], env=env).returncode == 0
 
 
 def test_halving_schedule_and_cost_against_the_full_search():

@@ -49,3 +49,15 @@ def test_leaderboard_geo_columns_and_the_page_section():
     text = "\n".join(geobias_lines(RECS))
     assert "4 of 5 records carry a geo block" in text and "| wrap | 0.350 |" in text
     assert geobias_lines([{k: v for k, v in r.items() if k != "geo"} for r in RECS]) == []
+
+
+def test_block_size_curve_uses_declared_sizes_and_common_seeds():
+    """The grid's 10° block has 5 linear seeds, the other sizes 3: each size is averaged over the
+    seeds the encoder has at every size; an exploratory size outside the profile is left out."""
+    geo = _geo(0.1, 0.5, 0.1)
+    recs = [_row("sh", s, geo, r2=0.50 + 0.1 * s) for s in range(5)]  # 10°: 0.5 .. 0.9
+    recs += [_row("sh", s, geo, split="spatial_block:deg=2.0:train=0.6:val=0.2", r2=0.2 + 0.1 * s) for s in range(3)]
+    recs += [_row("sh", 0, geo, split="spatial_block:deg=7.0:train=0.6:val=0.2", r2=0.9)]  # not declared
+    bc = block_size_curve(recs, "elevation")
+    assert list(bc.columns) == [2.0, 10.0]
+    assert bc.loc["sh", 10.0] == pytest.approx(0.6) and bc.loc["sh", 2.0] == pytest.approx(0.3)  # seeds 0-2

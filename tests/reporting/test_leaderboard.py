@@ -259,7 +259,7 @@ def test_gaps_over_the_threshold_name_their_known_differences_or_say_unexplained
     from geobench.reporting.comparison import explain_gap
 
     row = {"encoder": "satclip:L=40", "fidelity": "close proxy", "split_note": "assumed", "metric": "accuracy",
-           "evidence": "secondary", "diff": 0.2}
+           "evidence": "secondary", "diff": 0.2, "n_seeds": 5, "ours_std": 0.0}  # std 0: a deterministic fit
     assert explain_gap(row) == ("other weights (ours trained here); task data: close proxy; split not stated; "
                                 "source: secondary")
     assert explain_gap({**row, "task_differs": "ocean, Antarctica"}).startswith(
@@ -269,3 +269,8 @@ def test_gaps_over_the_threshold_name_their_known_differences_or_say_unexplained
     assert explain_gap({**same, "evidence": "primary"}) == "unexplained (same data, weights, split)"
     assert explain_gap({**same, "metric": "mse_z"}) == "MSE normalisation inferred, not stated; source: secondary"
     assert explain_gap({**row, "diff": 0.05}) == "" and explain_gap({**row, "diff": float("nan")}) == ""
+    # a gap of 0.06 with a seed std of 0.07 over 2 seeds: t = 1.21, p = 0.44 by hand
+    noisy = {**same, "diff": 0.06, "n_seeds": 2, "ours_std": 0.07}
+    assert explain_gap(noisy) == "within our seed spread (t over 2 seeds, p = 0.44)"
+    assert explain_gap({**noisy, "ours_std": 0.001}).startswith("unexplained")  # p = 0.011
+    assert explain_gap({**same, "n_seeds": 1}) == "untested, 1 seed: unexplained (source: secondary)"

@@ -24,7 +24,8 @@ def _rows(enc, values_by_seed, task="ecoregions", base=CURVE_SPLIT):
 
 
 LOG2 = np.log2(np.array(CURVE_NTRAIN) / 1000)
-STEADY = [list(0.5 + 0.01 * LOG2 + 0.001 * s) for s in range(3)]  # +0.01 per doubling on every seed
+SLOPES = (0.008, 0.010, 0.015)  # per-seed gain per doubling (the same over the whole curve)
+STEADY = [list(0.5 + b * LOG2 + 0.001 * s) for s, b in enumerate(SLOPES)]
 RNG = np.random.default_rng(0)
 FLAT = [list(0.55 + RNG.normal(0, 0.003, LOG2.size)) for _ in range(3)]
 
@@ -34,19 +35,36 @@ def test_points_table_and_gain():
     pts = curve_points(recs, "ecoregions")
     assert len(pts) == 3 * len(CURVE_NTRAIN) and sorted(pts["n_fit"].unique()) == list(CURVE_NTRAIN)
     t = curve_table(pts)
-    assert math.isclose(t.at["geoclip", 80000], 0.5 + 0.01 * math.log2(80) + 0.001)
+    top = np.mean([0.5 + b * math.log2(80) + 0.001 * s for s, b in enumerate(SLOPES)])
+    assert math.isclose(t.at["geoclip", 80000], top)
     g = doubling_gain(pts, "geoclip")
-    assert g.n_seeds == 3 and math.isclose(g.slope, 0.01) and g.n_max == 80000
-    assert math.isclose(g.ci95[0], 0.01) and math.isclose(g.ci95[1], 0.01)
+    # by hand: mean of the slopes, t(0.975, 2) = 4.302653 times their sample std over sqrt(3)
+    half = 4.302653 * float(np.std(SLOPES, ddof=1)) / math.sqrt(3)
+    assert g.n_seeds == 3 and g.sizes == 3 and math.isclose(g.slope, np.mean(SLOPES)) and g.n_max == 80000
+    assert math.isclose(g.ci95[0], np.mean(SLOPES) - half, rel_tol=1e-6)
+    assert math.isclose(g.ci95[1], np.mean(SLOPES) + half, rel_tol=1e-6)
+    # only the three largest sizes count: a curve that rises early and is flat at the top has no gain
+    bent = [list(np.minimum(0.5 + 0.02 * LOG2, 0.5 + 0.02 * math.log2(20)) + 0.001 * s) for s in range(3)]
+    assert math.isclose(doubling_gain(curve_points(_rows("geoclip", bent), "ecoregions"), "geoclip").slope, 0.0,
+                        abs_tol=1e-12)
 
 
-def test_gap_line_says_whether_more_points_explain_the_published_gap():
-    # published GeoCLIP ecoregions (linear, published.csv): 0.716; ours 0.564 at 80k, +0.01 per doubling
+def test_gap_line_says_how_many_doublings_the_published_gap_needs():
+    # published GeoCLIP ecoregions (linear, accuracy, published.csv): 0.716
     line = gap_line(_rows("geoclip", STEADY), "ecoregions", "geoclip")
-    assert "0.564 at 80,000 fit points against 0.716 published" in line
-    assert "needs about 15 more doublings" in line and "does not explain it" in line
+    top = np.mean([0.5 + b * math.log2(80) + 0.001 * s for s, b in enumerate(SLOPES)])
+    gap = 0.716 - top
+    half = 4.302653 * float(np.std(SLOPES, ddof=1)) / math.sqrt(3)
+    lo, hi = np.mean(SLOPES) - half, np.mean(SLOPES) + half
+    assert f"{top:.3f} at 80,000 fit points, 0.716 published" in line
+    assert f"needs {gap / np.mean(SLOPES):.1f} more doublings ({gap / hi:.1f} to {gap / lo:.1f})" in line
+    spread = [list(0.5 + b * LOG2) for b in (0.002, 0.010, 0.020)]  # the interval reaches below 0
+    assert "the gain is not significantly above 0" in gap_line(_rows("geoclip", spread), "ecoregions", "geoclip")
+    tight = [list(0.5 + b * LOG2 + 0.001 * s) for s, b in enumerate((0.010, 0.011, 0.012))]
+    k = (0.716 - np.mean([0.5 + b * math.log2(80) + 0.001 * s for s, b in enumerate((0.010, 0.011, 0.012))])) / 0.011
+    assert f"needs {k:.1f} more doublings" in gap_line(_rows("geoclip", tight), "ecoregions", "geoclip")
     flat = gap_line(_rows("geoclip", FLAT), "ecoregions", "geoclip")
-    assert "not significantly above 0, so more training points do not explain the gap" in flat
+    assert "not significantly above 0" in flat or "stopped rising" in flat
     assert gap_line(_rows("wrap", STEADY), "ecoregions", "wrap") is None  # nothing published
 
 

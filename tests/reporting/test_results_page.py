@@ -38,7 +38,7 @@ def test_figure_links_are_relative_to_the_page(tmp_path):
     lines = results_page.figure_lines(res, tmp_path / "docs")
     assert "![air_temperature__linear__random_train0.6_val0.2](../results/continents/" \
            "air_temperature__linear__random_train0.6_val0.2.png)" in lines
-    assert "![embedding_sh_L10](../results/maps/embedding_sh_L10.png)" in lines
+    assert not [line for line in lines if "embedding_sh_L10" in line]  # flat maps: on request, not on the page
     assert "**air_temperature**, linear head, random split" in lines
     # the headline figures come first, under their headings; a heading without files is left out
     i = lines.index("### Per-continent scores")
@@ -84,3 +84,32 @@ def test_rows_of_a_retired_head_identity_are_flagged_on_the_page():
     assert line.startswith(f"**Warning: {n} record(s) of a retired head identity") and "--archive-superseded" in line
     current = [{**r, "identity": {**r["identity"], "head": head_identity(r["head"], False)}} for r in recs]
     assert results_page.retired_rows_lines(current) == []  # the same rows at today's head identities
+
+
+def test_write_figures_leaves_no_stale_figure_and_survives_a_corrupt_predictions_file(tmp_path, capsys):
+    """A figure the run does not draw again must not stay on the page from an earlier run, and an
+    unreadable predictions file skips its figure with the reason instead of losing the report."""
+    from geobench.evaluation.grid import AFRICA_FEWSHOT
+    from geobench.evaluation.records import append_records
+    from geobench.evaluation.splits import parse_split
+    from geobench.reporting.figures import write_figures
+
+    stale = [tmp_path / "figures" / "cd__linear__random.png", tmp_path / "maps" / "embedding_mosaiks.png",
+             tmp_path / "continents" / "old__linear__random.png", tmp_path / "maps" / "africa_ecoregions_mlp.png"]
+    for p in stale:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(b"old")
+    keep = tmp_path / "maps" / "notes.txt"
+    keep.write_text("not a figure")
+    pred = tmp_path / "predictions" / "ecoregions" / "wrap" / "linear__x__seed0.parquet"
+    pred.parent.mkdir(parents=True)
+    pred.write_bytes(b"not parquet")
+    rec = {"key": "k", "task": "ecoregions", "split": str(parse_split(AFRICA_FEWSHOT)), "head": "linear", "seed": 0,
+           "encoder": "wrap", "status": "ok", "metrics": {"accuracy": 0.4}, "primary_metric": "accuracy",
+           "predictions": str(pred.relative_to(tmp_path))}
+    append_records(tmp_path / "runs.jsonl", [rec])
+    written = write_figures(tmp_path, encoders=())
+    assert not any(p.exists() for p in stale) and keep.exists()
+    assert all(p.exists() for p in written)
+    out = capsys.readouterr().out
+    assert "figure skipped:" in out and "africa_ecoregions" not in " ".join(p.name for p in written)
