@@ -102,7 +102,14 @@ def geobias_lines(records: list[dict]) -> list[str]:
            f"{n_geo:,} of {len(records):,} records carry a geo block. Moran's I of the test residuals (classification: "
            "the 0/1 error) on each test point's 8 nearest neighbours by great-circle distance, row-standardised "
            "(PySAL `esda`/`libpysal`); I > 0 means the errors cluster in space, 0 is no pattern. Mean over seeds, "
-           "`linear` head, spatial-block split, key encoders.", ""]
+           "`linear` head, spatial-block split, key encoders.", "",
+           "TorchSpatial / LocBench (Wu et al. 2024) report geo-bias scores from the companion library PyGBS "
+           "(`seai-lab/PyGBS`, GitHub only; the PyPI package `pygbs` is an unrelated B-spline library): spatial "
+           "self-information (SSI, unmarked and marked: how concentrated the low-performance points are in a "
+           "neighbourhood, against generated background points) and spatial relative information (SRI: the KL "
+           "divergence of a neighbourhood's performance distribution from the global one). They are not computed "
+           "here. Moran's I of the residuals is their global relative: it asks whether errors cluster in space over "
+           "the whole test set, not per neighbourhood.", ""]
     mt = moran_table(records)
     if not mt.empty:
         out += _md(mt) + [""]
