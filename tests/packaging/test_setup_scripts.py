@@ -128,3 +128,19 @@ def test_test_sh_offline_without_mirror_stops_with_one_message(tmp_path):
     assert "raw.githubusercontent.com" in r.stderr and "set GEOBENCH_DATA to a mirror folder" in r.stderr
     assert "no tests were run" in r.stderr and "passed" not in r.stdout and "error" not in r.stdout.lower()
     assert not (tmp_path / "cache" / "raw" / "air_temperature").exists()  # nothing half-fetched
+
+
+def test_every_image_the_readme_shows_is_committed_and_under_the_budget():
+    """The README's figures are files of the repository (the results commits), each under the
+    500 KB figure budget; the per-continent bars and an Africa error map are among them."""
+    import re
+    import subprocess
+
+    from geobench.reporting.png import MAX_FIGURE_BYTES
+
+    links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", (ROOT / "README.md").read_text())
+    assert any("continent_bars__" in p for p in links) and any("africa_residuals__" in p for p in links)
+    tracked = set(subprocess.run(["git", "ls-files", *links], cwd=ROOT, capture_output=True, text=True).stdout.split())
+    for p in links:
+        assert (ROOT / p).is_file() and 0 < (ROOT / p).stat().st_size <= MAX_FIGURE_BYTES, p
+        assert p in tracked or not (ROOT / ".git").exists(), f"{p} is not committed"
