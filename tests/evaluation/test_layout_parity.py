@@ -54,7 +54,7 @@ ADDED_METRICS = {"skill", "n_unseen_classes", "accuracy_ceiling"}
 ADDED_HEAD_PARAMS = {"best_epoch_at_cap", "epochs",  # MLP, issue 15
                      "stopped_by", "lr_decays", "search", "config_epochs", "max_bin", "best_iteration_at_cap"}  # 16
 V1_MLP, V1_LGBM = MLPHead.V1_SPEC, LightGBMHead.V1_SPEC
-ADDED_PROVENANCE = {"n_test_coords_in_train"}  # issue 15 (duplicate coordinates across the parts)
+ADDED_PROVENANCE = {"n_test_coords_in_train", "mkl_cbwr"}  # issue 15 (duplicates across the parts); MKL mode
 
 
 def close(a, b, rel: float = 1e-4) -> bool:
