@@ -6,6 +6,8 @@ import numpy as np
 
 from geobench.errors import InputError
 
+EARTH_RADIUS_KM = 6371.0088  # mean Earth radius (IUGG)
+
 
 def _rows(mask: np.ndarray, limit: int = 10) -> str:
     idx = np.flatnonzero(mask)
@@ -60,6 +62,17 @@ def lonlat_to_xyz(lonlat: np.ndarray) -> np.ndarray:
     lon, lat = np.deg2rad(lonlat[:, 0]), np.deg2rad(lonlat[:, 1])
     c = np.cos(lat)
     return np.stack([c * np.cos(lon), c * np.sin(lon), np.sin(lat)], axis=1)
+
+
+def km_to_chord(km: float) -> float:
+    """The unit-sphere chord (between :func:`lonlat_to_xyz` vectors) of a great-circle distance in
+    km on a sphere of radius :data:`EARTH_RADIUS_KM`; capped at the antipode (chord 2)."""
+    return 2.0 * np.sin(min(km / EARTH_RADIUS_KM, np.pi) / 2.0)
+
+
+def chord_to_km(chord: np.ndarray) -> np.ndarray:
+    """Great-circle km of unit-sphere chord lengths (the inverse of :func:`km_to_chord`)."""
+    return 2.0 * EARTH_RADIUS_KM * np.arcsin(np.clip(np.asarray(chord) / 2.0, 0.0, 1.0))
 
 
 def coordinate_keys(lonlat: np.ndarray) -> np.ndarray:

@@ -20,9 +20,8 @@ import numpy as np
 import shapely
 from shapely.geometry import Polygon, box
 
-from geobench.coords import lonlat_to_xyz
+from geobench.coords import km_to_chord, lonlat_to_xyz
 
-EARTH_RADIUS_KM = 6371.0088  # mean Earth radius (IUGG)
 NEAREST_MAX_KM = 200.0  # points outside every continent polygon but this close get the nearest one
 OCEAN = "Ocean"
 NATURALEARTH_LOWRES = tuple(
@@ -224,7 +223,7 @@ def assign_continents(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, int
     miss = np.flatnonzero(~inside)
     n_near = 0
     if len(miss):
-        chord = 2.0 * np.sin(NEAREST_MAX_KM / (2.0 * EARTH_RADIUS_KM))
+        chord = km_to_chord(NEAREST_MAX_KM)
         d, j = tree.query(lonlat_to_xyz(np.column_stack([lon[miss], lat[miss]])), k=1, distance_upper_bound=chord)
         ok = np.isfinite(d)
         out[miss[ok]] = labels[owner[j[ok]]]

@@ -3,13 +3,13 @@ a k-nearest-neighbour graph over great-circle distance, with PySAL's ``esda`` an
 and the score against the distance from each test point to its nearest training point.
 
 Coordinates are ``(lon, lat)`` float64 degrees; distances are great-circle kilometres on a sphere
-of radius :data:`EARTH_RADIUS_KM`."""
+of radius :data:`geobench.coords.EARTH_RADIUS_KM`."""
 from __future__ import annotations
 
 import numpy as np
 
+from geobench.coords import chord_to_km
 from geobench.errors import InputError
-from geobench.tasks.geometry import EARTH_RADIUS_KM
 
 MORAN_K = 8  # neighbours per test point in the Moran graph
 # Upper edges (km) of the distance-to-nearest-training-point bins; the last bin is open.
@@ -27,11 +27,6 @@ def unit_vectors(lonlat: np.ndarray) -> np.ndarray:
     if lonlat.ndim != 2 or lonlat.shape[1] != 2:
         raise InputError(f"expected (N, 2) (lon, lat) degrees, got shape {lonlat.shape}")
     return lonlat_to_xyz(lonlat)
-
-
-def chord_to_km(chord: np.ndarray) -> np.ndarray:
-    """Great-circle kilometres of chord lengths between unit vectors."""
-    return 2.0 * EARTH_RADIUS_KM * np.arcsin(np.clip(np.asarray(chord) / 2.0, 0.0, 1.0))
 
 
 def nearest_train_km(lonlat_test: np.ndarray, lonlat_train: np.ndarray) -> np.ndarray:
@@ -55,11 +50,11 @@ def knn_weights(lonlat: np.ndarray, k: int = MORAN_K):
     if n <= k:
         raise InputError(f"Moran's I needs more than k={k} points, got {n}")
     _, idx = cKDTree(unit_vectors(lonlat)).query(unit_vectors(lonlat), k=k + 1)
-    neighbours = {}
-    for i, row in enumerate(idx):
-        others = [int(j) for j in row if j != i][:k]  # the point itself, wherever its tie put it, is dropped
-        neighbours[i] = others
-    return W(neighbours, silence_warnings=True)
+    # the point itself, wherever its tie put it (or absent among > k duplicates), is dropped: a
+    # stable sort moves the other points to the front in their order, the first k are kept
+    others = idx != np.arange(n)[:, None]
+    idx = np.take_along_axis(idx, np.argsort(~others, axis=1, kind="stable"), axis=1)[:, :k]
+    return W(dict(enumerate(idx.tolist())), silence_warnings=True)
 
 
 def morans_i(values: np.ndarray, lonlat: np.ndarray, k: int = MORAN_K) -> dict[str, float | int | None]:

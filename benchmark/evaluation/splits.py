@@ -233,13 +233,12 @@ def _outside_buffer(df: pd.DataFrame, idx: np.ndarray, test: np.ndarray, km: flo
     """The rows of ``idx`` farther than ``km`` (great-circle) from every test point."""
     from scipy.spatial import cKDTree
 
-    from geobench.coords import lonlat_to_xyz
-    from geobench.tasks.geometry import EARTH_RADIUS_KM
+    from geobench.coords import km_to_chord, lonlat_to_xyz
 
     if idx.size == 0:
         return idx
     ll = df[["lon", "lat"]].to_numpy(dtype=np.float64)
-    chord = 2.0 * np.sin(min(km / EARTH_RADIUS_KM, np.pi) / 2.0)  # great-circle km -> unit-sphere chord
+    chord = km_to_chord(km)
     d, _ = cKDTree(lonlat_to_xyz(ll[test])).query(lonlat_to_xyz(ll[idx]), k=1)
     return idx[d > chord]
 

@@ -95,7 +95,7 @@ def test_spatial_block_buffer():
     from geobench.coords import lonlat_to_xyz
     from geobench.evaluation.splits import apply_split, parse_split
     from geobench.tasks.base import load_task
-    from geobench.tasks.geometry import EARTH_RADIUS_KM
+    from geobench.coords import EARTH_RADIUS_KM
 
     df = load_task("air_temperature").df
     xyz = lonlat_to_xyz(df[["lon", "lat"]].to_numpy(dtype=np.float64))

@@ -3,6 +3,7 @@ training point, the score by distance bin and the continent spread, checked agai
 import numpy as np
 import pytest
 
+from geobench.coords import EARTH_RADIUS_KM
 from geobench.errors import InputError
 from geobench.evaluation import geobias as G
 from geobench.evaluation.metrics import regression_metrics
@@ -13,7 +14,7 @@ def _haversine_km(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     lo1, la1 = np.deg2rad(a[:, 0])[:, None], np.deg2rad(a[:, 1])[:, None]
     lo2, la2 = np.deg2rad(b[:, 0])[None, :], np.deg2rad(b[:, 1])[None, :]
     h = np.sin((la2 - la1) / 2) ** 2 + np.cos(la1) * np.cos(la2) * np.sin((lo2 - lo1) / 2) ** 2
-    return 2 * G.EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(h, 0, 1)))
+    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(h, 0, 1)))
 
 
 def _points(n: int, seed: int = 0) -> np.ndarray:
