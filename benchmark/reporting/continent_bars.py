@@ -24,7 +24,7 @@ from geobench.reporting.png import figure_stem, save_png
 COLUMNS = ["task", "region", "encoder", "mean", "std", "n_seeds", "n_points", "metric", "split"]
 MIN_N = 50  # a continent's median test points per row must reach this (as geo.continents' min_n)
 R2_FLOOR = -0.5  # R² axes stop here; bars below are cut and marked
-METRIC_LABEL = {"r2": "R²", "accuracy": "accuracy"}
+METRIC_LABEL = {"r2": "R²"}  # axis and title names of metrics; any other metric shows its own name
 SHORT = {"North America": "N. America", "South America": "S. America"}  # tick labels
 
 

@@ -10,9 +10,9 @@ import pandas as pd
 
 from geobench.evaluation.grid import GLOBAL_TASKS
 from geobench.evaluation.profiles import EXTRAPOLATION_TASKS, KEY_ENCODERS
+from geobench.reporting.continent_bars import METRIC_LABEL
 
 Y_FLOOR = -0.25  # panels cut the y axis here; lower values are named in the panel
-METRIC_LABEL = {"r2": "R²", "accuracy": "accuracy", "skill": "skill"}
 
 
 def _lo_km(label: str) -> float:

@@ -11,9 +11,9 @@ from geobench.evaluation.profiles import KEY_ENCODERS
 
 def _shown(records: list[dict]) -> list[dict]:
     """The ok rows the leaderboard shows (newest setting per display name, newest row per key)."""
-    from geobench.reporting.leaderboard import shown_settings
+    from geobench.reporting.leaderboard import newest_records
 
-    return [r for rs in shown_settings(records).values() for r in rs if r.get("status") == "ok"]
+    return [r for r in newest_records(records) if r.get("status") == "ok"]
 
 
 def moran_table(records: list[dict], head: str = "linear", kind: str = "spatial_block",

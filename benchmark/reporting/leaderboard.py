@@ -81,9 +81,7 @@ def newest_records(records: list[dict]) -> list[dict]:
     and of each display name (head, split, task, encoder) only its newest setting. Reports that
     read the records use this, so that no table mixes settings (head versions, weights, CI
     methods) under one name."""
-    latest, _ = latest_by_key(drop_unscored(records))
-    chosen, _ = newest_settings(latest)
-    return [r for rs in chosen.values() for r in rs]
+    return [r for rs in shown_settings(records).values() for r in rs]
 
 
 def shown_settings(records: list[dict]) -> dict[tuple, list[dict]]:

@@ -3,7 +3,6 @@ paper profile's curve splits (:data:`geobench.evaluation.profiles.CURVE_SPLIT` w
 and what it says about a published gap ("would more training points close it?")."""
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,7 +68,7 @@ class DoublingGain:
 def doubling_gain(points: pd.DataFrame, encoder: str, sizes: int = TOP_SIZES) -> DoublingGain | None:
     """:class:`DoublingGain` of ``encoder`` from its curve points (None with fewer than ``sizes``
     sizes on 2+ seeds)."""
-    from scipy import stats
+    from geobench.reporting.leaderboard import seed_interval
 
     e = points[points["encoder"] == encoder]
     top = sorted(e["n_fit"].unique())[-sizes:]
@@ -79,10 +78,9 @@ def doubling_gain(points: pd.DataFrame, encoder: str, sizes: int = TOP_SIZES) ->
             slopes.append(float(np.polyfit(np.log2(s["n_fit"].to_numpy(float)), s["value"].to_numpy(float), 1)[0]))
     if len(slopes) < 2:
         return None
-    m, sd = float(np.mean(slopes)), float(np.std(slopes, ddof=1))
-    h = float(stats.t.ppf(0.975, len(slopes) - 1)) * sd / math.sqrt(len(slopes))
+    m, _, n, lo, hi = seed_interval(np.array(slopes))
     n_max = int(e["n_fit"].max())
-    return DoublingGain(encoder, len(slopes), sizes, m, (m - h, m + h),
+    return DoublingGain(encoder, n, sizes, m, (lo, hi),
                         float(e[e["n_fit"] == n_max]["value"].mean()), n_max)
 
 
