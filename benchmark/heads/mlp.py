@@ -40,12 +40,16 @@ class MLPHead(Head):
 
     **Search** (``search="halving"``, the default): successive halving over the configurations of
     ``MLP_DEFAULT_GRID`` (8; with ``tune=True`` plus ``MLP_TUNE_EXTRA`` sampled from
-    ``MLP_TUNE_GRID``). Every configuration trains ``rung_epochs`` epochs (default 1: on a
-    spatial-block split the chosen model converges within 10-20 epochs, and two-epoch rungs made
-    the losers cost more than that fit); the best ``1/eta`` by
-    validation loss (ties: the better-ranked in the previous rung, at first the earlier
-    configuration; a diverged run ranks last) go on to ``rung_epochs * eta`` epochs, and so on
-    until one is left, which trains on to convergence. Each configuration has its own seeded
+    ``MLP_TUNE_GRID``). Budgets are counted in optimizer steps: every configuration trains
+    ``ceil(rung_epochs * steps per epoch)`` steps (default half an epoch: on a spatial-block split
+    the chosen model converges within 10-20 epochs, and whole-epoch rungs made the losers cost
+    more than that fit); the best ``1/eta`` go on to ``eta`` times as many steps, and so on until
+    one is left, which trains on to convergence. A rung ranks the runs by their lowest validation
+    loss so far, at epoch ends and at rung ends (ties: the better-ranked in the previous rung, at
+    first the earlier configuration; a diverged run ranks last). A rung that ends inside an epoch
+    computes the validation loss there for ranking only: early stopping (best loss, kept weights,
+    patience) sees epoch ends alone, and the model in eval mode draws no random numbers, so the
+    pause changes nothing in the run. Each configuration has its own seeded
     initialisation, batch order and dropout stream (on CPU; on a GPU dropout draws from the
     device's shared generator), so interleaving does not change it: the chosen configuration's
     model is bit for bit the one ``params=<chosen>`` trains alone (under the ``MKL_CBWR`` that
@@ -65,13 +69,14 @@ class MLPHead(Head):
     """
 
     score_kind = "proba"
-    version = 2  # 1: exhaustive 8-config search, constant lr, patience 10, 1.5M-sample cap
+    version = 3  # 1: exhaustive 8-config search, constant lr, patience 10, 1.5M-sample cap;
+    # 2: rungs of whole epochs, ranked by the best epoch-end loss; 3: rungs of optimizer steps
     V1_SPEC = "mlp:search=full:patience=10:tol=1e-7:decays=0:max_epochs=200:max_samples=1500000:min_patience_steps=1"
 
     def __init__(self, kind: str = "regression", *, seed: int = 0, n_threads: int = 2, tune: bool = False,
                  n_classes: int | None = None, params: dict | None = None, max_epochs: int = 300,
                  patience: int = 3, tol: float = 1e-3, decays: int = 2, batch_size: int | None = None,
-                 search: str = "halving", rung_epochs: int = 1, eta: int = 3, max_samples: int | None = None,
+                 search: str = "halving", rung_epochs: float = 0.5, eta: int = 3, max_samples: int | None = None,
                  min_patience_steps: int = 100, device: str = "cpu") -> None:
         super().__init__(kind, seed=seed, n_threads=n_threads, tune=tune, n_classes=n_classes)
         self.params = params
@@ -98,13 +103,17 @@ class MLPHead(Head):
         def count(v) -> bool:
             return isinstance(v, int) and not isinstance(v, bool)
 
-        for name in ("max_epochs", "patience", "rung_epochs", "min_patience_steps"):
+        for name in ("max_epochs", "patience", "min_patience_steps"):
             v = getattr(self, name)
             if not count(v) or v < 1:
                 raise InputError(f"mlp: {name} must be a positive integer, got {v!r}")
         if self.batch_size is not None and (not count(self.batch_size) or self.batch_size < 1):
             raise InputError(f"mlp: batch_size must be a positive integer or None (256 up to 20k points, else "
                              f"1024), got {self.batch_size!r}")
+        r = self.rung_epochs
+        if isinstance(r, bool) or not isinstance(r, (int, float)) or not (math.isfinite(r) and r > 0):
+            raise InputError(f"mlp: rung_epochs (epochs in the first halving rung, e.g. 0.5) must be a number > 0, "
+                             f"got {r!r}")
         if not count(self.decays) or self.decays < 0:
             raise InputError(f"mlp: decays must be an integer >= 0, got {self.decays!r}")
         if not count(self.eta) or self.eta < 2:
@@ -166,24 +175,25 @@ class MLPHead(Head):
                                "best_epoch_at_cap": best.stopped_by in CAPS, "lr_decays": int(self.decays) - best.decays_left,
                                "batch_size": bs,
                                "n_configs": len(runs), "search": self.search if len(runs) > 1 else "none",
-                               "config_epochs": int(sum(r.epoch for r in runs))}
-        self.search_results_ = [{**r.cfg, "val_loss": r.best_loss, "epochs": r.epoch, "best_epoch": r.best_epoch,
-                                 "stopped_by": r.stopped_by or "halved"} for r in runs]
+                               "config_epochs": round(sum(r.steps for r in runs) / best.steps_per_epoch, 3)}
+        self.search_results_ = [{**r.cfg, "val_loss": r.best_loss, "epochs": r.epoch, "steps": r.steps,
+                                 "best_epoch": r.best_epoch, "stopped_by": r.stopped_by or "halved"} for r in runs]
         self.timings_ = {"search_s": round(time.perf_counter() - t0, 3), "chosen_fit_s": round(best.seconds, 3)}
 
     def _search(self, runs: list["_Run"]) -> "_Run":
         """Train the runs as ``search`` says; return the chosen one (lowest validation loss, first on ties)."""
         if self.search == "full" or len(runs) == 1:
             for r in runs:
-                r.advance(int(self.max_epochs))
+                r.advance(math.inf)
             return min(runs, key=_loss)  # min keeps the first of equal losses
-        alive, until = list(runs), int(self.rung_epochs)
+        alive = list(runs)
+        until = max(1, math.ceil(float(self.rung_epochs) * runs[0].steps_per_epoch))  # optimizer steps
         while len(alive) > 1:
             for r in alive:
                 r.advance(until)
-            alive = sorted(alive, key=_loss)[: max(1, math.ceil(len(alive) / int(self.eta)))]
+            alive = sorted(alive, key=_rung_score)[: max(1, math.ceil(len(alive) / int(self.eta)))]
             until *= int(self.eta)
-        alive[0].advance(int(self.max_epochs))
+        alive[0].advance(math.inf)
         return alive[0]
 
     def _build(self, d_in: int, d_out: int, cfg: dict[str, Any], dev):
@@ -236,13 +246,19 @@ class MLPHead(Head):
 
 
 def _loss(run: "_Run") -> float:
-    """A run's best validation loss for ranking (a diverged run's NaN ranks last)."""
+    """A run's best epoch-end validation loss for ranking (a diverged run's NaN ranks last)."""
     return run.best_loss if math.isfinite(run.best_loss) else math.inf
 
 
+def _rung_score(run: "_Run") -> float:
+    """A run's lowest validation loss at any epoch end or rung end (NaN: last)."""
+    return run.score if math.isfinite(run.score) else math.inf
+
+
 class _Run:
-    """One configuration's training, advanced epoch by epoch. It owns its batch-order generator
-    and its global-RNG state (dropout), so runs can be interleaved without changing any of them."""
+    """One configuration's training, advanced step by step (it may pause inside an epoch). It owns
+    its batch-order generator and its global-RNG state (dropout), so runs can be interleaved
+    without changing any of them."""
 
     def __init__(self, built, cfg: dict[str, Any], data: tuple, head: MLPHead, max_steps: float) -> None:
         import torch
@@ -250,7 +266,7 @@ class _Run:
         self.model, self.rng_state = built
         self.cfg = cfg
         self.Xt, self.yt, self.Xv, self.yv, self.loss_fn, self.bs = data
-        steps_per_epoch = math.ceil(self.Xt.shape[0] / self.bs)
+        self.steps_per_epoch = steps_per_epoch = math.ceil(self.Xt.shape[0] / self.bs)
         self.tol, self.max_epochs = float(head.tol), int(head.max_epochs)
         self.patience = max(int(head.patience), math.ceil(int(head.min_patience_steps) / steps_per_epoch))
         self.decays_left = int(head.decays)
@@ -263,36 +279,52 @@ class _Run:
             self.opt = torch.optim.AdamW(self.model.parameters(), **kw)
         self.best_loss, self.best_state, self.best_epoch = math.inf, None, 0
         self.bad = self.steps = self.epoch = 0
+        self.score = math.inf  # lowest validation loss at an epoch end or a rung end (ranking only)
+        self.perm = None  # the batch order of the epoch in progress (None: between epochs)
+        self.pos = 0  # the next batch's start in ``perm``
         self.stopped_by: str | None = None
         self.seconds = 0.0
 
-    def advance(self, until: int) -> None:
-        """Train epochs until epoch ``until`` or until the run stops."""
+    def advance(self, until: float) -> None:
+        """Train until ``until`` optimizer steps in all (``math.inf``: to the run's stop) or until
+        the run stops. A pause inside an epoch scores the run on the validation split (``score``)."""
         import torch
 
         t0 = time.perf_counter()
         with torch.random.fork_rng(devices=cuda_ids(next(self.model.parameters()).device)):
             torch.set_rng_state(self.rng_state)
-            while self.stopped_by is None and self.epoch < until:
-                self._epoch()
+            n = self.Xt.shape[0]
+            while self.stopped_by is None and self.steps < until:
+                if self.perm is None:
+                    self.epoch += 1
+                    self.perm, self.pos = torch.randperm(n, generator=self.gen).to(self.Xt.device), 0
+                self._step(self.perm[self.pos : self.pos + self.bs])
+                self.pos += self.bs
+                if self.pos >= n:
+                    self.perm = None
+                    self._epoch_end()
+            if self.perm is not None and self.stopped_by is None:
+                self._seen(self._val_loss())
             self.rng_state = torch.get_rng_state()
         self.seconds += time.perf_counter() - t0
 
-    def _epoch(self) -> None:
-        import torch
+    def _seen(self, vl: float) -> None:
+        """Count a validation loss into ``score`` (a non-finite one makes the run rank last)."""
+        if not math.isfinite(vl) or vl < self.score:
+            self.score = vl
 
-        self.epoch += 1
-        model, n = self.model, self.Xt.shape[0]
-        model.train()
-        perm = torch.randperm(n, generator=self.gen).to(self.Xt.device)
-        for s in range(0, n, self.bs):
-            idx = perm[s : s + self.bs]
-            self.opt.zero_grad(set_to_none=True)
-            loss = self.loss_fn(model(self.Xt[idx]), self.yt[idx])
-            loss.backward()
-            self.opt.step()
-            self.steps += 1
+    def _step(self, idx) -> None:
+        self.model.train()
+        self.opt.zero_grad(set_to_none=True)
+        loss = self.loss_fn(self.model(self.Xt[idx]), self.yt[idx])
+        loss.backward()
+        self.opt.step()
+        self.steps += 1
+
+    def _epoch_end(self) -> None:
+        model = self.model
         vl = self._val_loss()
+        self._seen(vl)
         if self.best_state is None or vl < self.best_loss - self.tol * abs(self.best_loss):
             self.best_loss, self.best_epoch, self.bad = vl, self.epoch, 0
             self.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}

@@ -88,10 +88,14 @@ def test_halving_schedule_and_cost_against_the_full_search():
     half = make_head("mlp", "regression", seed=0, n_threads=1, **kw).fit(Xtr, ytr, eval_set=[(Xva, yva)])
     full = make_head("mlp", "regression", seed=0, n_threads=1, search="full", **kw).fit(
         Xtr, ytr, eval_set=[(Xva, yva)])
-    epochs = sorted(r["epochs"] for r in half.search_results_)
-    # rung 0: all 8 train 1 epoch; the best ceil(8/3) = 3 go on to 3; the best of those to convergence
-    assert epochs[:5] == [1] * 5 and epochs[5:7] == [3, 3] and epochs[7] > 3
-    assert half.chosen_params_["config_epochs"] == sum(epochs) < full.chosen_params_["config_epochs"] / 2
+    steps = sorted(r["steps"] for r in half.search_results_)
+    # 1,440 points / 256 = 6 steps an epoch. Rung 0: all 8 train half an epoch (3 steps); the best
+    # ceil(8/3) = 3 go on to 9 steps (1.5 epochs: both rungs end inside an epoch); the best of
+    # those trains to convergence
+    assert steps[:5] == [3] * 5 and steps[5:7] == [9, 9] and steps[7] > 9 and steps[7] % 6 == 0
+    assert sorted(r["epochs"] for r in half.search_results_)[:7] == [1] * 5 + [2] * 2  # epochs begun
+    assert half.chosen_params_["config_epochs"] == round(sum(steps) / 6, 3)
+    assert half.chosen_params_["config_epochs"] < full.chosen_params_["config_epochs"] / 2
     assert full.chosen_params_["stopped_by"] == "converged"  # (slow lr 1e-4 runs may reach max_epochs)
     assert half.chosen_params_["stopped_by"] == "converged" and half.chosen_params_["lr_decays"] == 2
     # the full search picks the lowest final loss; halving's choice is close to it here
@@ -102,15 +106,18 @@ def test_halving_schedule_and_cost_against_the_full_search():
 def test_tuned_search_halves_over_more_rungs():
     Xtr, ytr, Xva, yva, _ = _problem(n=1200, seed=4)
     head = make_head("mlp", "regression", seed=0, n_threads=1, tune=True).fit(Xtr, ytr, eval_set=[(Xva, yva)])
-    epochs = sorted(r["epochs"] for r in head.search_results_)
+    steps = sorted(r["steps"] for r in head.search_results_)
     n = head.chosen_params_["n_configs"]
-    # 24 train 1 epoch -> the best 8 go on to 3 -> the best 3 to 9 -> the best 1 to convergence
-    assert n == 24 and epochs[:16] == [1] * 16 and epochs[16:21] == [3] * 5 and epochs[21:23] == [9, 9]
-    assert epochs[23] > 9
+    # 720 points / 256 = 3 steps an epoch. 24 train ceil(1.5) = 2 steps -> the best 8 go on to 6 ->
+    # the best 3 to 18 -> the best 1 to convergence
+    assert n == 24 and steps[:16] == [2] * 16 and steps[16:21] == [6] * 5 and steps[21:23] == [18, 18]
+    assert steps[23] > 18
 
 
 @pytest.mark.parametrize("opts,match", [({"search": "grid"}, "search must be one of"),
                                         ({"eta": 1}, "eta"), ({"patience": 0}, "patience"),
+                                        ({"rung_epochs": 0}, "rung_epochs .* > 0"),
+                                        ({"rung_epochs": float("nan")}, "rung_epochs"),
                                         ({"tol": 1.5}, "tol"), ({"decays": -1}, "decays"),
                                         ({"device": "tpu"}, "device must be one of"),
                                         ({"batch_size": 0}, "batch_size"), ({"decays": True}, "decays"),
