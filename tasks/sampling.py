@@ -41,11 +41,14 @@ def _check(n: int, lat_min: float, lat_max: float) -> None:
 def sphere_from_uniform(u_lon: np.ndarray, u_lat: np.ndarray, lat_min: float = -90.0,
                         lat_max: float = 90.0) -> np.ndarray:
     """(N, 2) (lon, lat) degrees, area-uniform in [lat_min, lat_max], from uniform [0, 1)
-    variates ``u_lon``, ``u_lat`` (from any RNG): lon = 360 u - 180, lat = asin(uniform sine)."""
-    lo, hi = np.sin(np.radians(lat_min)), np.sin(np.radians(lat_max))
+    variates ``u_lon``, ``u_lat`` (from any RNG): lon = 360 u - 180, lat = asin(uniform sine).
+    The same bits on every machine (:mod:`geobench.portable`): the points' sha256 is their identity."""
+    from geobench import portable
+
+    lo, hi = (float(portable.sin(portable.radians(v))) for v in (lat_min, lat_max))
     lon = -180.0 + 360.0 * u_lon
-    lat = np.degrees(np.arcsin(np.clip(lo + (hi - lo) * u_lat, -1.0, 1.0)))
-    return np.column_stack([lon, lat])
+    lat = portable.degrees(portable.asin(np.clip(lo + (hi - lo) * u_lat, -1.0, 1.0)))
+    return np.column_stack([lon, np.clip(lat, lat_min, lat_max)])
 
 
 def _draw(rng: np.random.Generator, n: int, lat_min: float, lat_max: float) -> np.ndarray:

@@ -35,6 +35,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from geobench import portable
 from geobench.coords import validate_lonlat
 from geobench.data import fetch
 
@@ -194,6 +195,6 @@ def build_elevation(*, n_points: int = 100000, seed: int = 0) -> pd.DataFrame:
 def build_population(*, n_points: int = 100000, seed: int = 0) -> pd.DataFrame:
     """``n_points`` land points: ``lon``, ``lat`` (degrees), ``y`` = log1p(persons/km2), ``density``."""
     lonlat, dens, meta = sample_labelled_land(n_points, seed, population_density_at)
-    df = pd.DataFrame({"lon": lonlat[:, 0], "lat": lonlat[:, 1], "y": np.log1p(dens), "density": dens})
+    df = pd.DataFrame({"lon": lonlat[:, 0], "lat": lonlat[:, 1], "y": portable.log1p(dens), "density": dens})
     df.attrs["meta"] = meta
     return df

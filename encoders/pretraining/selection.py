@@ -119,8 +119,11 @@ def describe_selection_set(tasks: tuple[str, ...] = SELECTION_TASKS, n: int | No
     bench, unchecked = benchmark_point_sets()
     compared = check_disjoint({t: p.lonlat for t, p in pts.items()}, {b: p.lonlat for b, p in bench.items()})
     all_ll = np.concatenate([p.lonlat for p in pts.values()])
+    from geobench.tasks.base import POINTS_SCHEMA
+
     return {
         "probe_set": "selection",
+        "points_schema": POINTS_SCHEMA,  # absent: 1, before geobench.portable (other last bits, other sha256)
         "tasks": list(tasks),
         "builder_options": opts,
         "split": PROBE_SPLIT, "split_seed": PROBE_SPLIT_SEED, "fit_on": "train", "scored_on": "val",

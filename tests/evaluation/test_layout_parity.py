@@ -25,14 +25,19 @@ machine-tuned LightGBM) their defaults differ from the fixture's; the grid here 
 options that spell version 1 (``V1_MLP``, ``V1_LGBM``, given in the heads' docstrings), so their
 rows must still be equal, apart from the head-parameter fields added since.
 
-The MLP rows (float32 torch training) are compared to a relative 1e-4: the fixture was written on
-a machine whose CPU math kernels round differently from an AVX-512 Xeon's, where the same code and
-seed give test metrics equal to about 8 digits (MAE 1.33734766 against 1.33734769) and a one-point
-continent's error to about 6 (0.8039033 against 0.8039063). Every other row (float64 linear
-algebra, LightGBM) must be equal.
+The MLP rows (float32 torch training) are compared to a relative 5e-3: CPU math kernels round
+float32 training differently by CPU. On an AVX-512 Xeon the same code and seed gave test metrics
+equal to the fixture's to about 8 digits (MAE 1.33734766 against 1.33734769); on an AMD EPYC
+(AVX2) to about 4 (MAE 1.33710 against 1.33735), and per-continent errors to 0.26 % (Ocean MAE
+1.2458 against 1.2426), with the code before and after MLP head version 3 alike. Every other row
+(float64 linear algebra, LightGBM) must be equal.
 
 Since schema 3 the default CI is the spatial block bootstrap; the grid here runs with
 ``ci="iid"``, the fixture's method, so its intervals must still be equal draw for draw.
+
+Since points schema 2 sampled tasks draw latitudes with ``geobench.portable`` (NumPy's arcsin
+rounds by CPU): the countries points differ from the fixture's in the last bits (within 2.2e-14
+degrees), so their ``points_sha256`` differs; everything else about those rows must stay equal.
 """
 from __future__ import annotations
 
@@ -55,6 +60,7 @@ ADDED_HEAD_PARAMS = {"best_epoch_at_cap", "epochs",  # MLP, issue 15
                      "stopped_by", "lr_decays", "search", "config_epochs", "max_bin", "best_iteration_at_cap"}  # 16
 V1_MLP, V1_LGBM = MLPHead.V1_SPEC, LightGBMHead.V1_SPEC
 ADDED_PROVENANCE = {"n_test_coords_in_train", "mkl_cbwr"}  # issue 15 (duplicates across the parts); MKL mode
+SAMPLED = {"countries"}  # the tasks here whose points are drawn (last bits changed with points schema 2)
 
 
 def close(a, b, rel: float = 1e-4) -> bool:
@@ -76,6 +82,8 @@ def comparable(r: dict) -> dict:
                           for c, m in (r.get("per_continent") or {}).items()}
     r["head_params"] = {k: v for k, v in (r.get("head_params") or {}).items() if k not in ADDED_HEAD_PARAMS}
     prov = {k: v for k, v in r["provenance"].items() if k not in {"git_commit", "git_diff_sha256"} | ADDED_PROVENANCE}
+    if r["task"] in SAMPLED:
+        prov.pop("points_sha256")
     prov["data_checksums"] = {k: v for k, v in prov["data_checksums"].items() if not k.startswith("external")}
     # the distribution was renamed (geobench -> geobench-locenc); its version is compared under one key
     versions = dict(prov["versions"])
@@ -101,7 +109,7 @@ def test_fixed_grid_equals_the_pre_layout_records(tmp_path, monkeypatch):
     for key in before:
         a, b = after[key], before[key]
         if key[2] != "linear" or key[0] == "inaturalist_2018":
-            assert (close(a, b) if key[2] == "mlp" else a == b), key
+            assert (close(a, b, rel=5e-3) if key[2] == "mlp" else a == b), key
             continue
         n_linear += 1
         assert {k: v for k, v in a.items() if k not in model_fields} == \
