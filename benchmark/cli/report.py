@@ -53,7 +53,7 @@ def cmd_leaderboard(args) -> int:
         heads = set(args.archive_heads) if args.archive_heads else None
         moved, kept = archive_superseded(runs, Path(args.archive_superseded), heads, dry_run=args.dry_run)
         verb = "would move" if args.dry_run else "moved"
-        print("\n".join([f"{verb} {len(moved)} row(s) of superseded settings or stale weights to "
+        print("\n".join([f"{verb} {len(moved)} row(s) of superseded settings, retired heads, stale weights or stale points to "
                          f"{args.archive_superseded}; {kept} line(s) stay", *summary_lines(moved)]))
         if args.dry_run:
             return 0

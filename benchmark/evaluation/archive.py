@@ -12,10 +12,13 @@ points (same task identity) and cover every seed the older one has. A partial or
 re-run, or a smaller exploratory run under the same name, archives nothing. Rows of a retired
 head version (the head's algorithm has changed since; its class ``version`` is newer) are moved
 too, replaced or not, and so are rows whose head defaults changed within a version: shown,
-they would put two protocols under one head name.
+they would put two protocols under one head name. So are rows whose task, with the same name,
+version and options, now builds to other points (a change in how points are drawn, such as
+points schema 2's machine-independent arithmetic): their cells are other cells now.
 """
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -88,6 +91,45 @@ def stale_weight_keys(records: list[dict], current: dict[str, str | None],
             and ws[0] in current and ws[1] != current[ws[0]]}
 
 
+def _task_build(r: dict) -> tuple[str, int | None, str] | None:
+    """(task name, version, options as JSON) of a record's task identity, if it has a points sha256."""
+    t = (r.get("identity") or {}).get("task") or {}
+    if not (t.get("name") and t.get("points_sha256")):
+        return None
+    return t["name"], t.get("version"), json.dumps(t.get("options") or {}, sort_keys=True, default=str)
+
+
+def current_points(records: list[dict]) -> tuple[dict[tuple, tuple[int, str]], list[str]]:
+    """What each recorded task build (name, version, options) gives now: ``{build: (task version,
+    points sha256)}``, and the builds that failed (a task whose data is not here, a plugin not
+    loaded: their rows are kept, unknown is not stale). Builds the tasks (cached): call it
+    outside the runs lock."""
+    from geobench.errors import GeobenchError
+    from geobench.tasks.base import load_task
+
+    current, unknown = {}, []
+    for build in sorted({b for r in records if (b := _task_build(r))}, key=repr):
+        try:
+            p = load_task(build[0], **json.loads(build[2]))
+            current[build] = (p.spec.version, p.sha256)
+        except (GeobenchError, OSError, TypeError) as e:
+            unknown.append(f"{build[0]} {build[2]} ({type(e).__name__}: {e})")
+    return current, unknown
+
+
+def stale_points_keys(records: list[dict], current: dict[tuple, tuple[int, str]],
+                      heads: set[str] | None = None) -> set[str]:
+    """Keys of the records whose task build now gives another task version or other points than
+    recorded (see :func:`current_points`), for ``heads`` (None: every head)."""
+    out = set()
+    for r in records:
+        b = _task_build(r)
+        if b in current and (heads is None or r["head"] in heads) \
+                and current[b] != (b[1], r["identity"]["task"]["points_sha256"]):
+            out.add(r["key"])
+    return out
+
+
 def retired_head_keys(records: list[dict], heads: set[str] | None = None) -> set[str]:
     """Keys of the records whose recorded head identity is not the one their head spec gives now
     (:func:`~geobench.evaluation.identity.head_identity`: a newer class ``version``, or changed
@@ -110,20 +152,23 @@ def retired_head_keys(records: list[dict], heads: set[str] | None = None) -> set
 
 
 def archive_superseded(runs: Path, archive: Path, heads: set[str] | None = None, *, stale_weights: bool = True,
-                       retired_heads: bool = True, dry_run: bool = False) -> tuple[list[dict], int]:
+                       retired_heads: bool = True, stale_points: bool = True,
+                       dry_run: bool = False) -> tuple[list[dict], int]:
     """Move the lines of superseded settings (:func:`superseded_keys`), with ``stale_weights`` of
-    rows measured with weights an encoder no longer loads (:func:`stale_weight_keys`), and with
-    ``retired_heads`` of rows of a retired head version (:func:`retired_head_keys`) from
-    ``runs`` to the end of ``archive``. The encoders' current weights are read before the runs lock
-    is taken; under it the file is re-read, the archive appended and fsynced, and ``runs``
+    rows measured with weights an encoder no longer loads (:func:`stale_weight_keys`), with
+    ``retired_heads`` of rows of a retired head version (:func:`retired_head_keys`), and with
+    ``stale_points`` of rows whose task now builds to other points (:func:`stale_points_keys`)
+    from ``runs`` to the end of ``archive``. The encoders' current weights and the tasks'
+    current points are read before the runs lock is taken; under it the file is re-read, the archive appended and fsynced, and ``runs``
     rewritten atomically (temp file + rename), so a crash loses no line. Lines that are not
     records stay. ``dry_run`` only reports. Returns (the moved records, the number of lines kept)."""
     runs, archive = Path(runs), Path(archive)
     if archive.resolve() == runs.resolve():
         raise InputError(f"the archive file must not be the runs file itself ({runs}); name another file, "
                          "e.g. results/archive/superseded.jsonl")
-    current = current_weights([r for r in map(parse_line, runs.read_bytes().splitlines(keepends=True)) if r])[0] \
-        if stale_weights else {}
+    before = [r for r in map(parse_line, runs.read_bytes().splitlines(keepends=True)) if r]
+    current = current_weights(before)[0] if stale_weights else {}
+    points = current_points(before)[0] if stale_points else {}
     with runs_lock(runs):
         lines = runs.read_bytes().splitlines(keepends=True)
         parsed = [parse_line(ln) for ln in lines]
@@ -131,6 +176,7 @@ def archive_superseded(runs: Path, archive: Path, heads: set[str] | None = None,
         old = superseded_keys(recs, heads) | (stale_weight_keys(recs, current, heads) if stale_weights else set())
         if retired_heads:
             old |= retired_head_keys(recs, heads)
+        old |= stale_points_keys(recs, points, heads)
         gone = [r is not None and r["key"] in old for r in parsed]
         moved = [r for r, g in zip(parsed, gone) if g]
         keep = [ln for ln, g in zip(lines, gone) if not g]
@@ -159,5 +205,5 @@ def summary_lines(moved: list[dict]) -> list[str]:
     return [f"  {h} / {t} / {e}: {n} row(s)" for (h, t, e), n in sorted(counts.items())]
 
 
-__all__ = ["archive_superseded", "current_weights", "retired_head_keys", "stale_weight_keys", "summary_lines",
-           "superseded_keys"]
+__all__ = ["archive_superseded", "current_points", "current_weights", "retired_head_keys", "stale_points_keys",
+           "stale_weight_keys", "summary_lines", "superseded_keys"]

@@ -159,3 +159,36 @@ def test_rows_of_a_retired_head_version_are_archived_replaced_or_not(tmp_path):
     moved, kept = archive_superseded(path, tmp_path / "archive.jsonl", stale_weights=False)
     assert sorted(r["key"] for r in moved) == sorted([old["key"], older["key"], defaults["key"]]) and kept == 4
     assert archive_superseded(path, tmp_path / "b.jsonl", retired_heads=False)[0] == []
+
+
+def test_rows_whose_task_now_builds_to_other_points_are_archived(tmp_path):
+    """Points schema 2 changed the last bits of the sampled tasks' points: a row recorded on the
+    old points (same task name, version and options) is another cell now and leaves runs.jsonl;
+    so does a row of an older task version. A task that cannot be built here is kept."""
+    from geobench.evaluation.archive import current_points, stale_points_keys
+
+    run_grid(["air_temperature"], ["wrap"], ["linear"], ["random"], 1, results_dir=tmp_path, **KW)
+    path = tmp_path / "runs.jsonl"
+    row = read_records(path)[0]
+
+    def variant(suffix: str, **task) -> dict:
+        r = json.loads(json.dumps(row))
+        r["key"] += suffix
+        r["identity"]["task"].update(task)
+        return r
+
+    old_bits = variant("-old-bits", points_sha256="0" * 64)
+    old_version = variant("-v0", version=0)
+    elsewhere = variant("-plugin", name="no_such_task_here")
+    with open(path, "a") as f:
+        f.write("".join(json.dumps(r) + "\n" for r in (old_bits, old_version, elsewhere)))
+    recs = read_records(path)
+    current, unknown = current_points(recs)
+    assert current[("air_temperature", 1, json.dumps(row["identity"]["task"]["options"], sort_keys=True))] == \
+        (1, row["identity"]["task"]["points_sha256"])
+    assert len(unknown) == 1 and "no_such_task_here" in unknown[0]
+    assert stale_points_keys(recs, current) == {old_bits["key"], old_version["key"]}
+    assert stale_points_keys(recs, current, heads={"mlp"}) == set()
+    moved, kept = archive_superseded(path, tmp_path / "archive.jsonl")
+    assert sorted(r["key"] for r in moved) == sorted([old_bits["key"], old_version["key"]]) and kept == 2
+    assert archive_superseded(path, tmp_path / "b.jsonl")[0] == []
