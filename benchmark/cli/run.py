@@ -307,9 +307,12 @@ CURRENT_SEGMENT = ".reproduce_current.{pid}.json"  # a running one's, rewritten 
 
 
 def _segment_row(args, progress, wall_s: float, **extra) -> dict:
+    from geobench.perf.machine import machine_info
     from geobench.provenance import command_line, git_commit
 
-    return {"finished_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "profile": args.profile,
+    m = machine_info()
+    machine = {k: m[k] for k in ("cpu_model", "logical_cores", "usable_cores", "memory_gb")}
+    return {"machine": machine, "finished_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "profile": args.profile,
             "git_commit": git_commit(), "cells_run": progress.n_done, "cells_done_before": progress.done_before,
             "cells_declared": progress.total, "wall_s": round(wall_s, 1), "cell_s": round(progress.cell_seconds, 1),
             "executor": args.executor, "jobs": args.jobs, "command": command_line(), **extra}

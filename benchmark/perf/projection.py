@@ -63,6 +63,19 @@ def measured_wall(records: list[dict], gap_s: float = GAP_S) -> tuple[float, int
     return total + end - start, runs
 
 
+def wall_by_machine(logged: list[dict]) -> dict[str, tuple[int, float]]:
+    """``{machine: (runs, wall seconds)}`` of reproduce_log rows; a row from before the log named
+    its machine (2026-12-02) is under "machine not recorded"."""
+    out: dict[str, tuple[int, float]] = {}
+    for r in logged:
+        m = r.get("machine") or {}
+        name = (f"{m.get('cpu_model') or 'unknown CPU'}, {m.get('usable_cores') or m.get('logical_cores')} cores, "
+                f"{m.get('memory_gb')} GB") if m else "machine not recorded"
+        n, w = out.get(name, (0, 0.0))
+        out[name] = (n + 1, w + float(r.get("wall_s") or 0.0))
+    return out
+
+
 def section_projection(cfg: Config) -> tuple[list[dict], dict]:
     from geobench.evaluation.grid import grid_plan, reproduce_tasks
     from geobench.evaluation.profiles import VARIANTS, Block, block_encoders, get_profile
@@ -99,8 +112,9 @@ def section_projection(cfg: Config) -> tuple[list[dict], dict]:
                 note=f"{n_have:,} of {n_declared:,} declared cells in the records, over {n_runs} run(s) (records "
                      f"starting within {GAP_S:g} s of the previous end); cell time by head (on parallel workers): "
                      + ", ".join(f"{h} {by_head[h]:.0f} s" for h in HEADS)
-                     + (f"; reproduce_log.jsonl: {len(logged)} run(s), {sum(r['wall_s'] for r in logged):.0f} s"
-                        if logged else ""))]
+                     + (f"; reproduce_log.jsonl: {len(logged)} run(s), {sum(r['wall_s'] for r in logged):.0f} s ("
+                        + "; ".join(f"{m}: {n} run(s), {w:.0f} s" for m, (n, w) in wall_by_machine(logged).items())
+                        + ")" if logged else ""))]
     # every encoder, every head, 5 seeds
     per: dict[tuple[str, str], list[float]] = {}
     not_applicable = set()

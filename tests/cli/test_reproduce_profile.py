@@ -3,6 +3,7 @@ an ETA, the measured total and a log of the run's wall time."""
 from __future__ import annotations
 
 import json
+import os
 
 from geobench.cli import main
 from geobench.evaluation.records import read_records
@@ -47,6 +48,13 @@ def test_profile_blocks_are_narrowed_by_the_flags(tmp_path, capsys, monkeypatch)
     (log,) = [json.loads(line) for line in (tmp_path / "reproduce_log.jsonl").read_text().splitlines()]
     assert log["cells_run"] == 3 and log["cells_declared"] == 3 and log["profile"] == "paper"
     assert log["wall_s"] > 0 and log["cell_s"] > 0
+    # the hardware the time was measured on (runs may be on different machines)
+    assert log["machine"]["logical_cores"] == os.cpu_count() and log["machine"]["memory_gb"] > 0
+    from geobench.perf.projection import wall_by_machine
+
+    (name, (n, w)), = wall_by_machine([log]).items()
+    assert (n, w) == (1, log["wall_s"]) and f"{log['machine']['memory_gb']} GB" in name
+    assert list(wall_by_machine([log, {"wall_s": 5.0}])) == [name, "machine not recorded"]
     assert main(args) == 0  # resumed: nothing to run, nothing logged
     assert "3 declared cell(s), 3 already in" in capsys.readouterr().out
     assert len((tmp_path / "reproduce_log.jsonl").read_text().splitlines()) == 1
