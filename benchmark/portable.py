@@ -74,7 +74,8 @@ def asin(x) -> np.ndarray:
 def sin(x) -> np.ndarray:
     """Sine of ``x`` in radians, |x| <= pi / 2 (NaN outside)."""
     x = np.asarray(x, dtype=np.float64)
-    r = x * _series(x * x, _sin_coefficients())
+    with np.errstate(invalid="ignore", over="ignore"):
+        r = x * _series(x * x, _sin_coefficients())
     return np.where(np.abs(x) > HALF_PI, np.nan, np.clip(r, -1.0, 1.0))
 
 

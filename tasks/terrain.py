@@ -121,22 +121,23 @@ def sample_labelled_land(n_points: int, seed: int, label: Callable[[np.ndarray],
     Returns (lonlat (n, 2) float64, labels (n,), meta). See the module docstring for how
     no-data candidates are replaced deterministically.
     """
-    from .sampling import sample_land
+    from .sampling import resolve_mask, sample_land
 
     if n_points < 1:
         from geobench.errors import InputError
 
         raise InputError(f"n_points must be >= 1, got {n_points}")
     m = math.ceil(1.1 * n_points) + 64
+    mask = resolve_mask("auto")  # land10m, or the coarser elevation grid where it cannot be fetched
     while True:
-        cand = sample_land(m, seed=seed, lat_min=LAT_MIN, lat_max=LAT_MAX)
+        cand = sample_land(m, seed=seed, lat_min=LAT_MIN, lat_max=LAT_MAX, mask=mask)
         vals = label(cand)
         ok = np.isfinite(vals)
         if ok.sum() >= n_points:
             idx = np.flatnonzero(ok)[:n_points]
             used = int(idx[-1]) + 1
             meta = {"n_candidates_drawn": int(m), "n_candidates_used": used,
-                    "n_nodata_dropped": int(used - n_points), "lat_range": [LAT_MIN, LAT_MAX]}
+                    "n_nodata_dropped": int(used - n_points), "lat_range": [LAT_MIN, LAT_MAX], "land_mask": mask}
             return cand[idx], vals[idx], meta
         m = math.ceil(1.5 * m) + 64
 

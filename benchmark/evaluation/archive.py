@@ -101,19 +101,37 @@ def _task_build(r: dict) -> tuple[str, int | None, str] | None:
 
 def current_points(records: list[dict]) -> tuple[dict[tuple, tuple[int, str]], list[str]]:
     """What each recorded task build (name, version, options) gives now: ``{build: (task version,
-    points sha256)}``, and the builds that failed (a task whose data is not here, a plugin not
-    loaded: their rows are kept, unknown is not stale). Builds the tasks (cached): call it
-    outside the runs lock."""
-    from geobench.errors import GeobenchError
-    from geobench.tasks.base import load_task
+    points sha256)}``, and the builds that are unknown here, whose rows are kept (unknown is not
+    stale): a build that fails (data not here, a plugin not loaded), a task on external data (the
+    folder it reads may be another copy), and a build that warned or fell back to the coarse land
+    mask (this machine cannot fetch countries/land-10m.json). Each unknown build is warned about.
+    Builds the tasks (cached): call it outside the runs lock."""
+    import warnings
+
+    from geobench.tasks.base import TASKS, load_task
 
     current, unknown = {}, []
     for build in sorted({b for r in records if (b := _task_build(r))}, key=repr):
+        why = None
         try:
-            p = load_task(build[0], **json.loads(build[2]))
-            current[build] = (p.spec.version, p.sha256)
-        except (GeobenchError, OSError, TypeError) as e:
-            unknown.append(f"{build[0]} {build[2]} ({type(e).__name__}: {e})")
+            if TASKS.get(build[0]).spec.needs_external:
+                why = "its points come from an external data folder"
+            else:
+                with warnings.catch_warnings(record=True) as said:
+                    warnings.simplefilter("always")
+                    p = load_task(build[0], **json.loads(build[2]))
+                if said:
+                    why = f"the build warned: {said[0].message}"
+                elif p.meta.get("land_mask", "land10m") != "land10m":
+                    why = f"built with the {p.meta['land_mask']!r} land mask (countries/land-10m.json not fetched)"
+                else:
+                    current[build] = (p.spec.version, p.sha256)
+        except Exception as e:  # noqa: BLE001 - any failure to build: unknown, never stale
+            why = f"{type(e).__name__}: {e}"
+        if why:
+            unknown.append(f"{build[0]} {build[2]}: {why}")
+            warnings.warn(f"archive: task {build[0]} ({build[2]}) not checked for stale points, its rows are "
+                          f"kept: {why}", stacklevel=2)
     return current, unknown
 
 
@@ -167,6 +185,7 @@ def archive_superseded(runs: Path, archive: Path, heads: set[str] | None = None,
         raise InputError(f"the archive file must not be the runs file itself ({runs}); name another file, "
                          "e.g. results/archive/superseded.jsonl")
     before = [r for r in map(parse_line, runs.read_bytes().splitlines(keepends=True)) if r]
+    before = [r for r in before if heads is None or r["head"] in heads]
     current = current_weights(before)[0] if stale_weights else {}
     points = current_points(before)[0] if stale_points else {}
     with runs_lock(runs):

@@ -176,8 +176,11 @@ class MLPHead(Head):
                                "batch_size": bs,
                                "n_configs": len(runs), "search": self.search if len(runs) > 1 else "none",
                                "config_epochs": round(sum(r.steps for r in runs) / best.steps_per_epoch, 3)}
-        self.search_results_ = [{**r.cfg, "val_loss": r.best_loss, "epochs": r.epoch, "steps": r.steps,
-                                 "best_epoch": r.best_epoch, "stopped_by": r.stopped_by or "halved"} for r in runs]
+        # val_loss: best at an epoch end (inf for a run halved inside its first epoch); rung_score: the
+        # lowest validation loss at an epoch or rung end, what the halving ranked by; epochs: begun
+        self.search_results_ = [{**r.cfg, "val_loss": r.best_loss, "rung_score": r.score, "epochs": r.epoch,
+                                 "steps": r.steps, "best_epoch": r.best_epoch,
+                                 "stopped_by": r.stopped_by or "halved"} for r in runs]
         self.timings_ = {"search_s": round(time.perf_counter() - t0, 3), "chosen_fit_s": round(best.seconds, 3)}
 
     def _search(self, runs: list["_Run"]) -> "_Run":
@@ -187,7 +190,7 @@ class MLPHead(Head):
                 r.advance(math.inf)
             return min(runs, key=_loss)  # min keeps the first of equal losses
         alive = list(runs)
-        until = max(1, math.ceil(float(self.rung_epochs) * runs[0].steps_per_epoch))  # optimizer steps
+        until = rung_steps(float(self.rung_epochs), runs[0].steps_per_epoch)
         while len(alive) > 1:
             for r in alive:
                 r.advance(until)
@@ -243,6 +246,12 @@ class MLPHead(Head):
 
         return float(torch.sqrt(sum((p.detach() ** 2).sum() for n_, p in self._model.named_parameters()
                                     if n_.endswith("weight"))))
+
+
+def rung_steps(rung_epochs: float, steps_per_epoch: int) -> int:
+    """Optimizer steps of the first halving rung: ``rung_epochs`` epochs rounded up, at least 1
+    (1e-9 absorbs float error: 1.1 epochs of 50 steps are 55 steps, not 56)."""
+    return max(1, math.ceil(rung_epochs * steps_per_epoch - 1e-9))
 
 
 def _loss(run: "_Run") -> float:

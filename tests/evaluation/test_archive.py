@@ -180,15 +180,55 @@ def test_rows_whose_task_now_builds_to_other_points_are_archived(tmp_path):
     old_bits = variant("-old-bits", points_sha256="0" * 64)
     old_version = variant("-v0", version=0)
     elsewhere = variant("-plugin", name="no_such_task_here")
+    external = variant("-inat", name="inaturalist_2018")  # its folder may be another copy: not checked
     with open(path, "a") as f:
-        f.write("".join(json.dumps(r) + "\n" for r in (old_bits, old_version, elsewhere)))
+        f.write("".join(json.dumps(r) + "\n" for r in (old_bits, old_version, elsewhere, external)))
     recs = read_records(path)
-    current, unknown = current_points(recs)
+    with pytest.warns(UserWarning, match="not checked for stale points"):
+        current, unknown = current_points(recs)
     assert current[("air_temperature", 1, json.dumps(row["identity"]["task"]["options"], sort_keys=True))] == \
         (1, row["identity"]["task"]["points_sha256"])
-    assert len(unknown) == 1 and "no_such_task_here" in unknown[0]
+    assert len(unknown) == 2 and "external data folder" in unknown[0] and "no_such_task_here" in unknown[1]
     assert stale_points_keys(recs, current) == {old_bits["key"], old_version["key"]}
     assert stale_points_keys(recs, current, heads={"mlp"}) == set()
-    moved, kept = archive_superseded(path, tmp_path / "archive.jsonl")
-    assert sorted(r["key"] for r in moved) == sorted([old_bits["key"], old_version["key"]]) and kept == 2
-    assert archive_superseded(path, tmp_path / "b.jsonl")[0] == []
+    with pytest.warns(UserWarning, match="not checked"):
+        moved, kept = archive_superseded(path, tmp_path / "archive.jsonl")
+    assert sorted(r["key"] for r in moved) == sorted([old_bits["key"], old_version["key"]]) and kept == 3
+    with pytest.warns(UserWarning, match="not checked"):
+        assert archive_superseded(path, tmp_path / "b.jsonl")[0] == []
+
+
+@pytest.mark.parametrize("how", ["warns", "coarse_mask"])
+def test_a_build_that_falls_back_here_archives_nothing(tmp_path, monkeypatch, how):
+    """A machine that builds a task otherwise (it cannot fetch countries/land-10m.json, so the
+    land mask falls back to the coarse grid, with a warning; or a cached build made so) is not
+    evidence that the recorded points are stale: the rows stay and the build is named."""
+    import dataclasses
+    import warnings as w
+
+    import geobench.tasks.base as base
+    from geobench.evaluation.archive import current_points
+
+    run_grid(["air_temperature"], ["wrap"], ["linear"], ["random"], 1, results_dir=tmp_path, **KW)
+    path = tmp_path / "runs.jsonl"
+    row = read_records(path)[0]
+    other = json.loads(json.dumps(row))
+    other["key"] += "-other-points"
+    other["identity"]["task"]["points_sha256"] = "1" * 64
+    with open(path, "a") as f:
+        f.write(json.dumps(other) + "\n")
+    real = base.load_task
+
+    def elsewhere(name, **opts):
+        p = real(name, **opts)
+        if how == "warns":
+            w.warn("land mask: countries/land-10m.json unavailable; using the elevation grid")
+            return p
+        return dataclasses.replace(p, meta={**p.meta, "land_mask": "elevation"})
+
+    monkeypatch.setattr(base, "load_task", elsewhere)
+    with pytest.warns(UserWarning, match="not checked for stale points, its rows are kept"):
+        current, unknown = current_points(read_records(path))
+    assert current == {} and len(unknown) == 1 and ("land-10m" in unknown[0] or "elevation" in unknown[0])
+    with pytest.warns(UserWarning, match="not checked"):
+        assert archive_superseded(path, tmp_path / "archive.jsonl")[0] == []

@@ -95,12 +95,25 @@ def test_halving_schedule_and_cost_against_the_full_search():
     assert steps[:5] == [3] * 5 and steps[5:7] == [9, 9] and steps[7] > 9 and steps[7] % 6 == 0
     assert sorted(r["epochs"] for r in half.search_results_)[:7] == [1] * 5 + [2] * 2  # epochs begun
     assert half.chosen_params_["config_epochs"] == round(sum(steps) / 6, 3)
+    # a run halved inside its first epoch has no epoch-end loss; it was ranked by its rung score
+    early = [r for r in half.search_results_ if r["steps"] == 3]
+    assert all(r["val_loss"] == float("inf") and 0 < r["rung_score"] < float("inf") for r in early)
+    kept = {r["rung_score"] for r in half.search_results_ if r["steps"] > 3}
+    assert max(kept) <= min(r["rung_score"] for r in early)  # the best three by rung score went on
     assert half.chosen_params_["config_epochs"] < full.chosen_params_["config_epochs"] / 2
     assert full.chosen_params_["stopped_by"] == "converged"  # (slow lr 1e-4 runs may reach max_epochs)
     assert half.chosen_params_["stopped_by"] == "converged" and half.chosen_params_["lr_decays"] == 2
     # the full search picks the lowest final loss; halving's choice is close to it here
     assert full.chosen_params_["val_loss"] == min(r["val_loss"] for r in full.search_results_)
     assert half.chosen_params_["val_loss"] <= 1.1 * full.chosen_params_["val_loss"]
+
+
+def test_first_rung_steps():
+    from geobench.heads.mlp import rung_steps
+
+    assert [rung_steps(0.5, 6), rung_steps(1.1, 50), rung_steps(0.01, 6), rung_steps(1, 7), rung_steps(0.5, 1)] == \
+        [3, 55, 1, 7, 1]
+    assert 1.1 * 50 > 55  # the float product that a plain ceil would round up to 56
 
 
 def test_tuned_search_halves_over_more_rungs():
