@@ -1,10 +1,10 @@
-"""Section ``probes``: the version-2 MLP and LightGBM heads against their version-1 spellings,
+"""Section ``probes``: the current MLP and LightGBM heads against their version-1 spellings,
 run in this section on the same cells, seeds and workers.
 
 MLP cells: every published MLP comparison cell (``benchmark/reporting/published.csv``, our
 counterpart encoder, our split of the published one), one cell of each task those miss and three
 spatial-block cells (``EXTRA_MLP_CELLS``), each on seeds 0..2. Per cell and seed the two heads are paired: the test metric (quality), the cell
-time (before / after), the version-2 search time against the time the chosen configuration took
+time (before / after), the current search time against the time the chosen configuration took
 inside it (``chosen_fit_s``: bit for bit one fit of it, see :class:`geobench.heads.mlp.MLPHead`)
 and whether a budget cap stopped the chosen run. LightGBM: one encoder per applicable task,
 seed 0. Everything is run through :func:`geobench.evaluation.runner.run_grid` into a temporary
@@ -105,7 +105,7 @@ def quality(rows: list[dict]) -> dict[str, Any]:
 
 
 def search_ratio(rows: list[dict], by_kind: bool = True) -> dict[str, Any]:
-    """The version-2 search time over the chosen configuration's own fit time, per (cell, seed):
+    """The current search time over the chosen configuration's own fit time, per (cell, seed):
     median, max, the total over all cells (sum of searches / sum of fits) and the share over 2x;
     with ``by_kind`` the same per split kind (``random``, ``spatial_block``, ``continent``)."""
     rs = [r for r in rows if r.get("search_s") and r.get("chosen_fit_s")]
@@ -185,10 +185,11 @@ def section_probes(cfg: Config, tmp: Path) -> tuple[list[dict], dict]:
     rows = []
     for head, t in (("mlp", times), ("lightgbm", raw["lightgbm"]["cell_times"])):
         for task, v in t.items():
-            rows.append(row("probes", f"{head} cell, {task}: version 2 (version 1 as ref)", v["after_s"], "s",
+            now = (MLPHead if head == "mlp" else LightGBMHead).version
+            rows.append(row("probes", f"{head} cell, {task}: version {now} (version 1 as ref)", v["after_s"], "s",
                             ref_name=f"{head} version 1", ref_value=v["before_s"], ref_unit="s",
                             ratio=v["after_s"] / v["before_s"] if v["before_s"] else None,
-                            ratio_meaning="v2 / v1 median cell time (same run)", note=f"{v['n']} paired cell(s)"))
+                            ratio_meaning=f"v{now} / v1 median cell time (same run)", note=f"{v['n']} paired cell(s)"))
     if ratio["n"]:
         rows.append(row("probes", "mlp search / one fit of the chosen configuration", ratio["median"], "x",
                         target="<= 2x", status="PASS" if ratio["max"] <= 2 else ("MEDIAN PASS" if ratio["median"] <= 2
@@ -196,12 +197,12 @@ def section_probes(cfg: Config, tmp: Path) -> tuple[list[dict], dict]:
                         note=f"median over {ratio['n']} (cell, seed) pairs; max {ratio['max']:.2f}, "
                              f"total {ratio['total']:.2f}, share over 2x {ratio['share_over_2']:.0%}"))
     if q["n_pairs"]:
-        rows.append(row("probes", "mlp v2 minus v1 test metric (signed: > 0 is better)", q["mean_better_by"], "metric",
+        rows.append(row("probes", f"mlp v{MLPHead.version} minus v1 test metric (signed: > 0 is better)", q["mean_better_by"], "metric",
                         note=f"{q['n_pairs']} (cell, seed) pairs; {q['cells_within_noise_or_better']}/{len(q['cells'])} "
                              f"cells within seed noise or better; paired t p={q.get('paired_t_p', float('nan')):.3g}, "
                              f"Wilcoxon p={q.get('wilcoxon_p', float('nan')):.3g}"))
     if at_cap:
         share = sum(at_cap) / len(at_cap)
-        rows.append(row("probes", "mlp v2 chosen runs stopped at a budget cap", share, "share", target="< 10%",
+        rows.append(row("probes", f"mlp v{MLPHead.version} chosen runs stopped at a budget cap", share, "share", target="< 10%",
                         status="PASS" if share < 0.1 else "MISS", note=f"{sum(at_cap)} of {len(at_cap)}"))
     return rows, raw
