@@ -60,6 +60,9 @@ class TaskSpec:
     primary_metric: str = ""
     protocol: str | None = None
     differences: tuple[Difference, ...] = ()
+    # files the build uses where they can be fetched and otherwise replaces (with a warning), such
+    # as the land-10m mask: their sha256, or "unavailable", is part of the cache key and provenance
+    optional_files: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.primary_metric:
@@ -228,6 +231,21 @@ def _excluded(points: Points, names: tuple[str, ...]) -> Points:
                   points.inputs, points.classes, meta)
 
 
+def _optional_inputs(names: tuple[str, ...]) -> dict[str, str]:
+    """Declared sha256 of each optional file that can be fetched here, else ``"unavailable"``
+    (the build then uses its fallback: another cached point set, not this one)."""
+    from geobench.data import checksums, fetch
+
+    out = {}
+    for n in names:
+        try:
+            fetch(n)
+            out[n] = checksums([n])[n]
+        except DataError:
+            out[n] = "unavailable"
+    return out
+
+
 def _load_task(name: str, rebuild: bool, options: dict[str, Any]) -> Points:
     from geobench.data import checksums, fetch
 
@@ -239,7 +257,7 @@ def _load_task(name: str, rebuild: bool, options: dict[str, Any]) -> Points:
             "(see the task's docstring for the expected layout)."
         )
     opts = resolve_options(spec, entry.build, options)
-    inputs = checksums(spec.files)
+    inputs = {**checksums(spec.files), **_optional_inputs(spec.optional_files)}
     if spec.needs_external:
         inputs = {**inputs, **external_fingerprint(os.environ[spec.needs_external])}
     key = cache_key(spec, opts, inputs)
