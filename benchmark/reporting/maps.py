@@ -27,18 +27,13 @@ def embedding_grid(encoder: str, res_deg: float = 1.0):
 
 
 def pca_rgb(ds) -> np.ndarray:
-    """First three principal components of the embedding, scaled to [0, 1] (1st-99th percentile)."""
-    from sklearn.decomposition import PCA
+    """First three principal components of the embedding grid as (H, W, 3) RGB in [0, 1]
+    (:func:`~geobench.reporting.globes.pca_fit_rgb` fitted and applied on the grid itself)."""
+    from geobench.reporting.globes import pca_fit_rgb
 
     e = ds["embedding"].values
     flat = e.reshape(-1, e.shape[-1]).astype(np.float64)
-    k = min(3, flat.shape[1])
-    comp = PCA(n_components=k, random_state=0).fit_transform(flat)
-    if k < 3:
-        comp = np.concatenate([comp, np.zeros((comp.shape[0], 3 - k))], 1)
-    lo, hi = np.percentile(comp, 1, axis=0), np.percentile(comp, 99, axis=0)
-    rgb = np.clip((comp - lo) / np.where(hi > lo, hi - lo, 1), 0, 1)
-    return rgb.reshape(e.shape[0], e.shape[1], 3)
+    return pca_fit_rgb(flat, flat).reshape(e.shape[0], e.shape[1], 3)
 
 
 def _coastlines(ax) -> None:
