@@ -303,7 +303,8 @@ def _progress(args, runs: list[tuple]):
 
 
 SEGMENT_LOG = "reproduce_log.jsonl"  # one JSON line per `reproduce` run: its measured wall time
-CURRENT_SEGMENT = ".reproduce_current.{pid}.json"  # a running one's, rewritten with each progress line
+CURRENT_SEGMENT = ".reproduce_current.{host}.{pid}.json"  # a running one's, rewritten with each progress line
+OTHER_HOST_STALE_S = 600.0  # another host's checkpoint untouched this long: its run is gone (rewritten each minute)
 
 
 def _segment_row(args, progress, wall_s: float, **extra) -> dict:
@@ -330,7 +331,7 @@ def _checkpoint_segment(results: Path, args, t0: float):
     def write(progress) -> None:
         row = _segment_row(args, progress, time.perf_counter() - t0, interrupted=True,
                            owner={"pid": os.getpid(), "host": socket.gethostname()})
-        with atomic_path(results / CURRENT_SEGMENT.format(pid=os.getpid())) as tmp:
+        with atomic_path(results / CURRENT_SEGMENT.format(host=socket.gethostname(), pid=os.getpid())) as tmp:
             Path(tmp).write_text(json.dumps(row, sort_keys=True))
 
     return write
@@ -345,7 +346,7 @@ def _log_segment(results: Path, row: dict | None) -> None:
 
     results.mkdir(parents=True, exist_ok=True)
     rows = []
-    for current in sorted(results.glob(CURRENT_SEGMENT.format(pid="*"))) + sorted(results.glob(".reproduce_current.json")):
+    for current in sorted(results.glob(".reproduce_current*.json")):  # also the names older versions wrote
         try:
             found = json.loads(current.read_text())
         except ValueError:  # a torn checkpoint: its run's time is lost, say so
@@ -355,7 +356,7 @@ def _log_segment(results: Path, row: dict | None) -> None:
         if owner.get("pid") == os.getpid():
             if row is not None:
                 current.unlink()  # this run's own checkpoint: the final row replaces it
-        elif _alive(owner):
+        elif _alive(owner, current):
             print(f"geobench: note: another reproduce (pid {owner['pid']}) is running on {results}; "
                   "its wall time is its own to log", flush=True)
         else:  # the checkpoint of a run killed without warning
@@ -369,14 +370,20 @@ def _log_segment(results: Path, row: dict | None) -> None:
             f.write("".join(json.dumps(r, sort_keys=True) + "\n" for r in rows))
 
 
-def _alive(owner: dict) -> bool:
-    """Whether ``owner`` (pid and host of a checkpoint) is a live process other than this one, on
-    this host (a process elsewhere cannot be checked: taken as gone)."""
+def _alive(owner: dict, checkpoint: Path) -> bool:
+    """Whether ``owner`` (pid and host of a checkpoint) is a live process other than this one: on
+    this host, by its pid; on another host (a shared results folder), while its ``checkpoint``
+    was rewritten within :data:`OTHER_HOST_STALE_S`."""
     import socket
 
     pid = owner.get("pid")
-    if not isinstance(pid, int) or pid == os.getpid() or owner.get("host") != socket.gethostname():
+    if not isinstance(pid, int) or pid == os.getpid():
         return False
+    if owner.get("host") != socket.gethostname():
+        try:
+            return time.time() - checkpoint.stat().st_mtime < OTHER_HOST_STALE_S
+        except OSError:
+            return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 
 from geobench.cli import main
 from geobench.evaluation.records import read_records
@@ -165,3 +166,23 @@ def test_the_checkpoint_of_a_live_run_is_left_to_it(tmp_path, capsys):
     rows = [json.loads(line) for line in (tmp_path / "reproduce_log.jsonl").read_text().splitlines()]
     assert rows[1] == {k: v for k, v in other.items() if k != "owner"} and rows[2]["cells_run"] == 1
     assert not list(tmp_path.glob(".reproduce_current*"))
+
+
+def test_another_hosts_checkpoint_is_left_while_fresh(tmp_path, capsys):
+    """A results folder shared between machines: another host's pid cannot be checked, so its
+    checkpoint is left to it while it is being rewritten (fresh), and logged once it is stale."""
+    from geobench.cli.run import OTHER_HOST_STALE_S
+
+    args = [*BASE, "--encoder", "wrap", "--head", "linear", "--seeds", "1", "--results", str(tmp_path)]
+    theirs = {"cells_run": 4, "wall_s": 70.0, "interrupted": True, "profile": "paper",
+              "owner": {"pid": 4242, "host": "another-machine"}}
+    path = tmp_path / ".reproduce_current.another-machine.4242.json"
+    path.write_text(json.dumps(theirs))
+    assert main(args) == 0
+    assert "another reproduce (pid 4242) is running" in capsys.readouterr().out
+    assert json.loads(path.read_text()) == theirs  # neither logged nor removed
+    old = time.time() - OTHER_HOST_STALE_S - 60
+    os.utime(path, (old, old))
+    assert main([*args, "--force"]) == 0
+    rows = [json.loads(line) for line in (tmp_path / "reproduce_log.jsonl").read_text().splitlines()]
+    assert {k: v for k, v in theirs.items() if k != "owner"} in rows and not path.exists()
