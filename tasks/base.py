@@ -27,6 +27,7 @@ from geobench.registry import Registry, convert_options
 
 from .differences import Difference
 
+UNAVAILABLE = "unavailable"  # an optional file's entry in Points.inputs when the build used its fallback
 POINTS_SCHEMA = 2  # bump when the cached table layout or the numbers a build gives change (2: portable math)
 
 
@@ -61,7 +62,7 @@ class TaskSpec:
     protocol: str | None = None
     differences: tuple[Difference, ...] = ()
     # files the build uses where they can be fetched and otherwise replaces (with a warning), such
-    # as the land-10m mask: their sha256, or "unavailable", is part of the cache key and provenance
+    # as the land-10m mask: their sha256, or UNAVAILABLE, is part of the cache key and provenance
     optional_files: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
@@ -232,7 +233,7 @@ def _excluded(points: Points, names: tuple[str, ...]) -> Points:
 
 
 def _optional_inputs(names: tuple[str, ...]) -> dict[str, str]:
-    """Declared sha256 of each optional file that can be fetched here, else ``"unavailable"``
+    """Declared sha256 of each optional file that can be fetched here, else :data:`UNAVAILABLE`
     (the build then uses its fallback: another cached point set, not this one)."""
     from geobench.data import checksums, fetch
 
@@ -242,7 +243,7 @@ def _optional_inputs(names: tuple[str, ...]) -> dict[str, str]:
             fetch(n)
             out[n] = checksums([n])[n]
         except DataError:
-            out[n] = "unavailable"
+            out[n] = UNAVAILABLE
     return out
 
 

@@ -169,7 +169,9 @@ def land_geometry() -> shapely.MultiPolygon:
     """
     from geobench.data import fetch
 
-    raw = gpd.read_file(fetch("countries/land-10m.json"), layer="land")
+    from .sampling import LAND10M_FILE
+
+    raw = gpd.read_file(fetch(LAND10M_FILE), layer="land")
     parts = shapely.get_parts(raw.geometry.values)
     # Natural Earth's "Null Island": a ~1 km square at (0°, 0°) that is not land; drop it.
     null_island = shapely.contains_xy(parts, 0.0, 0.0) & (shapely.area(parts) < 1e-3)

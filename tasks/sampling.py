@@ -28,6 +28,7 @@ from geobench.errors import DataError, InputError
 log = logging.getLogger(__name__)
 
 MASKS = ("auto", "land10m", "elevation")
+LAND10M_FILE = "countries/land-10m.json"  # the land10m mask's declared file
 _BATCH = 1 << 17  # candidates per batch; fixed, so a smaller n gives a prefix of a larger n
 
 
@@ -107,10 +108,10 @@ def resolve_mask(mask: str = "auto") -> str:
     from geobench.data import fetch
 
     try:
-        fetch("countries/land-10m.json")
+        fetch(LAND10M_FILE)
         return "land10m"
     except DataError as e:
-        warnings.warn(f"land mask: countries/land-10m.json unavailable ({e}); using the elevation grid "
+        warnings.warn(f"land mask: {LAND10M_FILE} unavailable ({e}); using the elevation grid "
                       "(elevation/Altitude.h5) instead, which is coarser at coasts", stacklevel=3)
         return "elevation"
 

@@ -41,9 +41,8 @@ from geobench.data import fetch
 
 from .base import TaskSpec, register_task
 from .differences import Difference, own_points
+from .sampling import LAND10M_FILE
 from .climate import SATCLIP_CITATION
-
-LAND_MASK_FILE = "countries/land-10m.json"  # sampling's land10m mask (tasks.sampling.resolve_mask)
 
 ELEVATION_FILE = "elevation/Altitude.h5"
 POPULATION_FILE = "population/gpw_v4_population_density_rev11_2020_15_min.tif"
@@ -155,7 +154,7 @@ def sample_labelled_land(n_points: int, seed: int, label: Callable[[np.ndarray],
     "Journal of Open Source Software 3(29):884).",
     fidelity="close proxy",
     files=(ELEVATION_FILE,),
-    optional_files=(LAND_MASK_FILE,),  # the land mask; without it the coarse elevation grid
+    optional_files=(LAND10M_FILE,),  # the land mask; without it the coarse elevation grid
     defaults={"n_points": 100000, "seed": 0},
     proxy_note="Same Mapzen terrain source as the paper, but read from pvlib's 1/12 degree (~9 km) grid "
     "quantised to 28 m instead of ~1 km tiles; points are our own area-uniform land sample.",
@@ -186,7 +185,7 @@ def build_elevation(*, n_points: int = 100000, seed: int = 0) -> pd.DataFrame:
     "Version 4 (GPWv4): Population Density, Revision 11. NASA SEDAC. doi:10.7927/H49C6VHW.",
     fidelity="close proxy",
     files=(POPULATION_FILE,),
-    optional_files=(LAND_MASK_FILE,),  # the land mask; without it the coarse elevation grid
+    optional_files=(LAND10M_FILE,),  # the land mask; without it the coarse elevation grid
     defaults={"n_points": 100000, "seed": 0},
     proxy_note="GPWv4 rev11 2020 at 15 arc-minutes (~28 km) instead of the paper's rev10 2015 at "
     "30 arc-seconds (~1 km); points are our own area-uniform land sample.",

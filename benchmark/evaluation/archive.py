@@ -103,12 +103,13 @@ def current_points(records: list[dict]) -> tuple[dict[tuple, tuple[int, str]], l
     """What each recorded task build (name, version, options) gives now: ``{build: (task version,
     points sha256)}``, and the builds that are unknown here, whose rows are kept (unknown is not
     stale): a build that fails (data not here, a plugin not loaded), a task on external data (the
-    folder it reads may be another copy), and a build that warned or fell back to the coarse land
-    mask (this machine cannot fetch countries/land-10m.json). Each unknown build is warned about.
+    folder it reads may be another copy), and a build that warned or went without one of its
+    task's optional files (``TaskSpec.optional_files``, e.g. the land mask: it used its fallback).
+    Each unknown build is warned about.
     Builds the tasks (cached): call it outside the runs lock."""
     import warnings
 
-    from geobench.tasks.base import TASKS, load_task
+    from geobench.tasks.base import TASKS, UNAVAILABLE, load_task
 
     current, unknown = {}, []
     for build in sorted({b for r in records if (b := _task_build(r))}, key=repr):
@@ -122,8 +123,8 @@ def current_points(records: list[dict]) -> tuple[dict[tuple, tuple[int, str]], l
                     p = load_task(build[0], **json.loads(build[2]))
                 if said:
                     why = f"the build warned: {said[0].message}"
-                elif p.meta.get("land_mask", "land10m") != "land10m":
-                    why = f"built with the {p.meta['land_mask']!r} land mask (countries/land-10m.json not fetched)"
+                elif missing := [f for f, sha in p.inputs.items() if sha == UNAVAILABLE]:
+                    why = f"built without {', '.join(missing)} (not fetched here: its fallback)"
                 else:
                     current[build] = (p.spec.version, p.sha256)
         except Exception as e:  # noqa: BLE001 - any failure to build: unknown, never stale

@@ -224,7 +224,7 @@ def test_a_build_that_falls_back_here_archives_nothing(tmp_path, monkeypatch, ho
         if how == "warns":
             w.warn("land mask: countries/land-10m.json unavailable; using the elevation grid")
             return p
-        return dataclasses.replace(p, meta={**p.meta, "land_mask": "elevation"})
+        return dataclasses.replace(p, inputs={**p.inputs, "countries/land-10m.json": base.UNAVAILABLE})
 
     monkeypatch.setattr(base, "load_task", elsewhere)
     with pytest.warns(UserWarning, match="not checked for stale points, its rows are kept"):
